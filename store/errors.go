@@ -1,0 +1,20 @@
+package store
+
+import "errors"
+
+// Errors returned by every backend. Callers test them with errors.Is.
+var (
+	// ErrNotFound: the record asked for does not exist.
+	ErrNotFound = errors.New("store: not found")
+
+	// ErrConflict: PutSession found a revision other than the one the caller
+	// read; another writer advanced the session first.
+	ErrConflict = errors.New("store: revision conflict")
+
+	// ErrInvalid: a record is missing a key field (issuer, id) or is otherwise
+	// not storable.
+	ErrInvalid = errors.New("store: invalid record")
+
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+)

@@ -1,0 +1,186 @@
+package store
+
+import "time"
+
+// SessionState tells whether a session can still advance.
+type SessionState string
+
+// Session states.
+const (
+	SessionOpen  SessionState = "OPEN"
+	SessionEnded SessionState = "ENDED"
+)
+
+// EndReason says how an ended session ended; the engine answers 322 rather
+// than 118 to responses for a session that ended by expiry.
+type EndReason string
+
+// End reasons.
+const (
+	EndCompleted     EndReason = "COMPLETED"      // the flow returned a final status (0 or not)
+	EndDeviceFailure EndReason = "DEVICE_FAILURE" // the TSH reported 221, 231 or 232
+	EndExpired       EndReason = "EXPIRED"        // the TTL passed since the last call
+	EndIncomplete    EndReason = "INCOMPLETE"     // 323
+	EndFault         EndReason = "FAULT"          // 921: a script or store fault
+)
+
+// Session is one operation of one device, from its first call to its end.
+type Session struct {
+	ID         string       `json:"id"`
+	IssuerID   string       `json:"issuerId"`
+	DeviceID   string       `json:"deviceId"`
+	ActorID    string       `json:"actorId,omitempty"`
+	Endpoint   string       `json:"endpoint"`
+	Operation  string       `json:"operation"`
+	CardID     string       `json:"cardId,omitempty"`
+	PurchaseID string       `json:"purchaseId,omitempty"`
+	Version    string       `json:"version"` // content hash of the issuer scripts it is pinned to
+	Revision   uint64       `json:"revision"`
+	State      SessionState `json:"state"`
+	EndReason  EndReason    `json:"endReason,omitempty"`
+
+	CreatedAt  time.Time `json:"createdAt"`
+	LastCallAt time.Time `json:"lastCallAt"`
+	ExpiresAt  time.Time `json:"expiresAt"`          // LastCallAt + the issuer's TTL
+	EndedAt    time.Time `json:"endedAt,omitzero"`   // zero while open
+	PurgeAt    time.Time `json:"purgeAt,omitzero"`   // EndedAt + retention
+
+	// FlowState is the flow's own state (step, variables), opaque to the store
+	// and the engine.
+	FlowState []byte `json:"flowState,omitempty"`
+	// Batch is the last batch of commands sent, which the next responses
+	// must answer.
+	Batch []Command `json:"batch,omitempty"`
+	// Steps counts the calls that advanced the session (1 after the first).
+	Steps int `json:"steps"`
+	// LastRequest is the fingerprint of the request that last advanced the
+	// session; an identical request gets LastReply again.
+	LastRequest []byte `json:"lastRequest,omitempty"`
+	LastReply   Reply  `json:"lastReply"`
+
+	// InFlight is set while a money-moving write has been sent and its
+	// answer has not come back.
+	InFlight *MoneyWrite `json:"inFlight,omitempty"`
+
+	Trace []TraceEntry `json:"trace,omitempty"`
+}
+
+// Command is one FeliCa command of a batch.
+type Command struct {
+	ID    string `json:"commandId"`
+	Frame []byte `json:"frame"`
+}
+
+// Reply is what a session answered, kept for replays.
+type Reply struct {
+	StatusCode    int       `json:"statusCode"`
+	StatusMessage string    `json:"statusMessage"`
+	Commands      []Command `json:"commands,omitempty"`
+	Balance       *int64    `json:"balance,omitempty"`
+	CardAccountID string    `json:"cardAccountId,omitempty"`
+}
+
+// MoneyWrite is a write that moves a purchase's money, sent and not yet
+// answered.
+type MoneyWrite struct {
+	PurchaseID      string `json:"purchaseId"`
+	CardID          string `json:"cardId"`
+	ExpectedCounter int    `json:"expectedCounter"`
+}
+
+// TraceEntry records one call of a session: what came in, what the flow
+// decided, what went out.
+type TraceEntry struct {
+	At         time.Time     `json:"at"`
+	Elapsed    time.Duration `json:"elapsedNs"`
+	Step       string        `json:"step,omitempty"`
+	Responses  []Command     `json:"responses,omitempty"` // the device's answers, ID = commandId
+	DeviceCode int           `json:"deviceStatusCode,omitempty"`
+	Decisions  []string      `json:"decisions,omitempty"` // guard outcomes, in order
+	Commands   []Command     `json:"commands,omitempty"`
+	StatusCode int           `json:"statusCode"`
+	Message    string        `json:"statusMessage,omitempty"`
+}
+
+// CardStatus is a card's status in the ledger.
+type CardStatus string
+
+// Card statuses.
+const (
+	CardActive      CardStatus = "ACTIVE"
+	CardBlacklisted CardStatus = "BLACKLISTED"
+	CardDeleted     CardStatus = "DELETED"
+)
+
+// Card is a virtual card in the ledger.
+type Card struct {
+	IssuerID    string     `json:"issuerId"`
+	CardID      string     `json:"cardId"`
+	Status      CardStatus `json:"status"`
+	ProductCode int        `json:"productCode"`
+	DeviceID    string     `json:"deviceId,omitempty"` // the device the card is bound to; empty: any
+	Expiry      string     `json:"expiry,omitempty"`   // YYYY-MM-DD; empty: none
+
+	LastKnownBalance *int64     `json:"lastKnownBalance,omitempty"`
+	LastCounter      *int       `json:"lastCounter,omitempty"`
+	ParkedBalance    *int64     `json:"parkedBalance,omitempty"`
+	// Uncertain lists purchases of this card whose money-moving write was
+	// sent and not yet answered or settled, oldest first.
+	Uncertain []string `json:"uncertain,omitempty"`
+	UpdatedAt        time.Time  `json:"updatedAt,omitzero"`
+	ParkedAt         *time.Time `json:"parkedAt,omitempty"`
+}
+
+// PurchaseKind says which way a purchase moves money.
+type PurchaseKind string
+
+// Purchase kinds.
+const (
+	PurchaseTopUp  PurchaseKind = "TOPUP"
+	PurchaseRefund PurchaseKind = "REFUND"
+)
+
+// PurchaseStatus is where a purchase stands (CONTRACT.md §1.6).
+type PurchaseStatus string
+
+// Purchase statuses.
+const (
+	PurchasePending   PurchaseStatus = "PENDING"
+	PurchaseApplied   PurchaseStatus = "APPLIED"
+	PurchaseUncertain PurchaseStatus = "UNCERTAIN"
+)
+
+// Purchase is a top-up or refund order.
+type Purchase struct {
+	IssuerID   string         `json:"issuerId"`
+	PurchaseID string         `json:"purchaseId"`
+	CardID     string         `json:"cardId"`
+	Amount     int64          `json:"amount"`
+	Kind       PurchaseKind   `json:"kind"`
+	Status     PurchaseStatus `json:"status"`
+	// ExpectedCounter is the card's execution counter once the purchase is
+	// applied; set when the write is sent.
+	ExpectedCounter int `json:"expectedCounter,omitempty"`
+	// SessionID is the session that sent the write, while it is in flight
+	// or uncertain.
+	SessionID string    `json:"sessionId,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// Account is a card account created in reader mode from a physical card.
+type Account struct {
+	IssuerID      string    `json:"issuerId"`
+	CardAccountID string    `json:"cardAccountId"`
+	IDm           string    `json:"idm"`
+	Balance       int64     `json:"balance"`
+	CreatedAt     time.Time `json:"createdAt"`
+	SessionID     string    `json:"sessionId,omitempty"`
+}
+
+// ScriptVersion is the full source of one version of an issuer's folder.
+type ScriptVersion struct {
+	IssuerID string            `json:"issuerId"`
+	Hash     string            `json:"hash"`
+	Files    map[string][]byte `json:"files"` // path relative to the issuer folder → content
+	StoredAt time.Time         `json:"storedAt"`
+}
