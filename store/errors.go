@@ -17,4 +17,7 @@ var (
 
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
+
+	// ErrReadOnly: a write method was called in a View.
+	ErrReadOnly = errors.New("store: write in a read-only transaction")
 )

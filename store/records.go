@@ -41,9 +41,9 @@ type Session struct {
 
 	CreatedAt  time.Time `json:"createdAt"`
 	LastCallAt time.Time `json:"lastCallAt"`
-	ExpiresAt  time.Time `json:"expiresAt"`          // LastCallAt + the issuer's TTL
-	EndedAt    time.Time `json:"endedAt,omitzero"`   // zero while open
-	PurgeAt    time.Time `json:"purgeAt,omitzero"`   // EndedAt + retention
+	ExpiresAt  time.Time `json:"expiresAt"`        // LastCallAt + the issuer's TTL
+	EndedAt    time.Time `json:"endedAt,omitzero"` // zero while open
+	PurgeAt    time.Time `json:"purgeAt,omitzero"` // EndedAt + retention
 
 	// FlowState is the flow's own state (step, variables), opaque to the store
 	// and the engine.
@@ -121,14 +121,14 @@ type Card struct {
 	DeviceID    string     `json:"deviceId,omitempty"` // the device the card is bound to; empty: any
 	Expiry      string     `json:"expiry,omitempty"`   // YYYY-MM-DD; empty: none
 
-	LastKnownBalance *int64     `json:"lastKnownBalance,omitempty"`
-	LastCounter      *int       `json:"lastCounter,omitempty"`
-	ParkedBalance    *int64     `json:"parkedBalance,omitempty"`
+	LastKnownBalance *int64 `json:"lastKnownBalance,omitempty"`
+	LastCounter      *int   `json:"lastCounter,omitempty"`
+	ParkedBalance    *int64 `json:"parkedBalance,omitempty"`
 	// Uncertain lists purchases of this card whose money-moving write was
 	// sent and not yet answered or settled, oldest first.
-	Uncertain []string `json:"uncertain,omitempty"`
-	UpdatedAt        time.Time  `json:"updatedAt,omitzero"`
-	ParkedAt         *time.Time `json:"parkedAt,omitempty"`
+	Uncertain []string   `json:"uncertain,omitempty"`
+	UpdatedAt time.Time  `json:"updatedAt,omitzero"`
+	ParkedAt  *time.Time `json:"parkedAt,omitempty"`
 }
 
 // PurchaseKind says which way a purchase moves money.

@@ -18,26 +18,36 @@ type Store interface {
 	Close() error
 }
 
-// Tx is one transaction. Write methods fail in a View. Every getter returns
-// ErrNotFound (wrapped or bare) when there is no such record.
+// Tx is one transaction. Write methods fail in a View with ErrReadOnly. Every
+// getter returns ErrNotFound (wrapped or bare) when there is no such record.
+//
+// Keys (issuer, device, session, card, purchase, account and hash ids, IDm)
+// must be non-empty and must not contain a NUL byte; any method given such a
+// key fails with ErrInvalid. A negative limit is ErrInvalid too.
 type Tx interface {
 	// Session returns the session with the given id.
 	Session(id string) (Session, error)
 	// DeviceSession returns the newest session, open or ended, of the device.
 	DeviceSession(issuerID, deviceID string) (Session, error)
 	// PutSession stores s if the stored revision is s.Revision-1 (absent
-	// counts as 0), else ErrConflict. It makes s the device's newest session
-	// and maintains the purge index from s.PurgeAt when s is ended.
+	// counts as 0), else ErrConflict. It makes s the device's newest session,
+	// unless the device already has a different session created strictly
+	// after s, and maintains the purge index from s.PurgeAt when s is ended
+	// and the expiry index from s.ExpiresAt while s is open.
+	//
+	// ErrInvalid: Revision 0, a State other than OPEN or ENDED, an ended
+	// session without PurgeAt, or an IssuerID or DeviceID other than the
+	// stored one.
 	PutSession(s Session) error
 	// Sessions lists sessions of an issuer, newest first, optionally only of
 	// one device (deviceID != ""), at most limit (0: no limit).
 	Sessions(issuerID, deviceID string, limit int) ([]Session, error)
 	// OpenSessionsExpiredBefore lists open sessions whose ExpiresAt is
-	// before t, at most limit.
+	// before t, soonest expired first, at most limit (0: no limit).
 	OpenSessionsExpiredBefore(t time.Time, limit int) ([]Session, error)
-	// PurgeEnded deletes at most limit ended sessions whose PurgeAt is
-	// before t and returns how many it deleted. A device's newest session
-	// index is dropped with it.
+	// PurgeEnded deletes at most limit (0: no limit) ended sessions whose
+	// PurgeAt is before t, oldest PurgeAt first, and returns how many it
+	// deleted. A device's newest session index is dropped with it.
 	PurgeEnded(t time.Time, limit int) (int, error)
 
 	Card(issuerID, cardID string) (Card, error)
@@ -48,10 +58,12 @@ type Tx interface {
 
 	Account(issuerID, accountID string) (Account, error)
 	PutAccount(a Account) error
-	// AccountByIDm finds the account created from a physical card.
+	// AccountByIDm finds the account created from a physical card: the
+	// last one put with that IDm.
 	AccountByIDm(issuerID, idm string) (Account, error)
 
 	Blacklisted(issuerID, idm string) (bool, error)
+	// SetBlacklisted adds (on) or removes the IDm; both are idempotent.
 	SetBlacklisted(issuerID, idm string, on bool) error
 
 	// ReaderModeAttempts counts the device's attempts at or after since.
@@ -62,5 +74,7 @@ type Tx interface {
 	// scripts, keyed by content hash.
 	ScriptVersion(issuerID, hash string) (ScriptVersion, error)
 	PutScriptVersion(v ScriptVersion) error
+	// DeleteScriptVersion removes a version; removing an absent one is not
+	// an error.
 	DeleteScriptVersion(issuerID, hash string) error
 }

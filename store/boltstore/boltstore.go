@@ -1,0 +1,145 @@
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/tes-project/tes/store"
+)
+
+// Errors of this backend, beyond those of package store.
+var (
+	// ErrLocked: Open could not take the file lock within Options.Timeout;
+	// another process (or another Store) has the file open.
+	ErrLocked = errors.New("boltstore: database file is locked")
+
+	// ErrTxDone: a Tx was used after its closure returned.
+	ErrTxDone = errors.New("boltstore: transaction used outside its closure")
+)
+
+// DefaultTimeout is how long Open waits for the file lock when
+// Options.Timeout is zero.
+const DefaultTimeout = time.Second
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	// Timeout is how long Open waits for the file lock (0: DefaultTimeout).
+	Timeout time.Duration
+	// GroupCommit, when positive, lets concurrent Updates share one commit
+	// and its fsyncs (bbolt's DB.Batch): an Update waits up to GroupCommit
+	// for others to join it. It pays under concurrent load and costs a lone
+	// writer up to GroupCommit of latency; the benchmarks have figures.
+	// Zero: every Update commits alone, at once.
+	GroupCommit time.Duration
+	// Logger receives open and close events (nil: discard).
+	Logger *slog.Logger
+}
+
+// Store is a store.Store in one bbolt file. It is safe for concurrent use:
+// bbolt allows one read-write transaction at a time and any number of
+// read-only ones beside it.
+type Store struct {
+	db          *bolt.DB
+	path        string
+	groupCommit bool
+	log         *slog.Logger
+	closed      atomic.Bool // set once by Close; later calls fail with store.ErrClosed
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path and its buckets.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("boltstore: open %s: waited %s: %w", path, opts.Timeout, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	if err := db.Update(createBuckets); err != nil {
+		return nil, errors.Join(fmt.Errorf("boltstore: create buckets in %s: %w", path, err), db.Close())
+	}
+	if opts.GroupCommit > 0 {
+		db.MaxBatchDelay = opts.GroupCommit
+	}
+	opts.Logger.Info("store opened", "path", path, "groupCommit", opts.GroupCommit)
+	return &Store{db: db, path: path, groupCommit: opts.GroupCommit > 0, log: opts.Logger}, nil
+}
+
+// Close releases the file. It waits for running transactions to end. Later
+// calls, Close included, fail with store.ErrClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return fmt.Errorf("boltstore: close %s: %w", s.path, store.ErrClosed)
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
+	}
+	s.log.Info("store closed", "path", s.path)
+	return nil
+}
+
+// View runs fn in a read-only transaction. Safe for concurrent use; do not
+// call it from inside an Update closure.
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	return s.translate(s.db.View(wrap(fn)))
+}
+
+// Update runs fn in a read-write transaction, commits and fsyncs when fn
+// returns nil, rolls back otherwise. Write transactions run one at a time.
+// With Options.GroupCommit, concurrent Updates share a transaction: fn then
+// runs again, in a new transaction, when another closure of its group
+// fails, and alone when fn itself fails. Safe for concurrent use.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	if s.groupCommit {
+		return s.translate(s.db.Batch(wrap(fn)))
+	}
+	return s.translate(s.db.Update(wrap(fn)))
+}
+
+// ready refuses to start a transaction on a closed store or a done context.
+func (s *Store) ready(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("boltstore: %s: %w", s.path, store.ErrClosed)
+	}
+	return ctx.Err()
+}
+
+// translate maps bbolt's "not open" (a Close that won the race against
+// ready) to store.ErrClosed.
+func (s *Store) translate(err error) error {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("boltstore: %s: %w", s.path, store.ErrClosed)
+	}
+	return err
+}
+
+// wrap adapts fn to bbolt and retires the Tx when fn returns, so that a Tx
+// kept past its closure fails instead of reading unmapped memory.
+func wrap(fn func(store.Tx) error) func(*bolt.Tx) error {
+	return func(btx *bolt.Tx) error {
+		t := &tx{btx: btx}
+		defer func() { t.done = true }()
+		return fn(t)
+	}
+}

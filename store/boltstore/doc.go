@@ -1,0 +1,38 @@
+// Package boltstore is the bbolt backend of store.Store: one file, one
+// writer at a time, many readers, every commit fsynced before Update returns.
+//
+// # Basics
+//
+// Open takes the file lock (waiting at most Options.Timeout) and creates the
+// buckets. Records are JSON values keyed by their ids; composite keys join
+// ids with a NUL byte, which is why ids may not contain one. Sessions carry
+// five indexes kept consistent by PutSession and PurgeEnded:
+//
+//	sessions.deviceNewest  issuer NUL device            → id of the device's newest session
+//	sessions.byIssuer      issuer NUL time(CreatedAt) id → (listing, newest last)
+//	sessions.byDevice      issuer NUL device NUL time(CreatedAt) id
+//	sessions.openByExpiry  time(ExpiresAt) id          (open sessions only)
+//	sessions.endedByPurge  time(PurgeAt) id            (ended sessions only)
+//
+// time(t) is 12 bytes that sort as t does, for every t including the zero
+// time: the Unix seconds with the sign bit flipped, then the nanoseconds, both
+// big-endian. Reader-mode attempts are keyed issuer NUL device NUL time(at)
+// sequence, so counting a window is one cursor range.
+//
+// # Caveats
+//
+//   - The file never shrinks; deleted pages are reused. Compaction is
+//     offline (bbolt compact).
+//   - A second process (or a second Open in the same process) waits for the
+//     lock and fails with ErrLocked after Options.Timeout.
+//   - Every commit costs two fdatasyncs. By default each Update commits
+//     alone; Options.GroupCommit makes concurrent Updates share commits
+//     (fewer fsyncs, more throughput) at the price of a short wait for a lone
+//     writer, and closures that may run more than once.
+//   - Durability is fsync's: a killed process loses nothing it was told was
+//     committed; a lying disk cache is beyond its reach.
+//   - Reader-mode attempts are never deleted.
+//
+// It is not a cache and holds no rules: what a session may do next is the
+// engine's business.
+package boltstore

@@ -1,0 +1,47 @@
+package boltstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// ReaderModeAttempts counts keys from issuer NUL device NUL time(since) to
+// the end of the device's prefix.
+func (t *tx) ReaderModeAttempts(issuerID, deviceID string, since time.Time) (int, error) {
+	if err := t.usable("ReaderModeAttempts"); err != nil {
+		return 0, err
+	}
+	if err := checkIDs("issuer id", issuerID, "device id", deviceID); err != nil {
+		return 0, err
+	}
+	prefix := joinKey(true, issuerID, deviceID)
+	c := t.btx.Bucket(bucketReaderMode).Cursor()
+	n := 0
+	for k, _ := c.Seek(appendTime(prefix, since)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n, nil
+}
+
+// AddReaderModeAttempt records one attempt. The bucket sequence ends the key
+// so that attempts at the same instant stay distinct.
+func (t *tx) AddReaderModeAttempt(issuerID, deviceID string, at time.Time) error {
+	if err := t.writable("AddReaderModeAttempt"); err != nil {
+		return err
+	}
+	if err := checkIDs("issuer id", issuerID, "device id", deviceID); err != nil {
+		return err
+	}
+	b := t.btx.Bucket(bucketReaderMode)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("boltstore: reader-mode attempt sequence: %w", err)
+	}
+	key := binary.BigEndian.AppendUint64(appendTime(joinKey(true, issuerID, deviceID), at), seq)
+	if err := b.Put(key, []byte{}); err != nil {
+		return fmt.Errorf("boltstore: add reader-mode attempt of issuer %q: %w", issuerID, err)
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package boltstore
+
+import (
+	"fmt"
+
+	"github.com/tes-project/tes/store"
+)
+
+func (t *tx) ScriptVersion(issuerID, hash string) (store.ScriptVersion, error) {
+	var v store.ScriptVersion
+	if err := t.usable("ScriptVersion"); err != nil {
+		return v, err
+	}
+	if err := checkIDs("issuer id", issuerID, "hash", hash); err != nil {
+		return v, err
+	}
+	err := t.mustGet(bucketScriptVersions, joinKey(false, issuerID, hash), &v,
+		fmt.Sprintf("script version %q of issuer %q", hash, issuerID))
+	return v, err
+}
+
+func (t *tx) PutScriptVersion(v store.ScriptVersion) error {
+	if err := t.writable("PutScriptVersion"); err != nil {
+		return err
+	}
+	if err := checkIDs("issuer id", v.IssuerID, "hash", v.Hash); err != nil {
+		return err
+	}
+	return t.put(bucketScriptVersions, joinKey(false, v.IssuerID, v.Hash), v)
+}
+
+func (t *tx) DeleteScriptVersion(issuerID, hash string) error {
+	if err := t.writable("DeleteScriptVersion"); err != nil {
+		return err
+	}
+	if err := checkIDs("issuer id", issuerID, "hash", hash); err != nil {
+		return err
+	}
+	if err := t.btx.Bucket(bucketScriptVersions).Delete(joinKey(false, issuerID, hash)); err != nil {
+		return fmt.Errorf("boltstore: delete script version %q of issuer %q: %w", hash, issuerID, err)
+	}
+	return nil
+}

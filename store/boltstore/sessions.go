@@ -1,0 +1,273 @@
+package boltstore
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/tes-project/tes/store"
+)
+
+// sessionIndex is one secondary index of sessions: the key s has in bucket,
+// or nil when s does not belong in it. PutSession moves a session's entry
+// whenever its key changes, so every index always matches the records.
+type sessionIndex struct {
+	bucket []byte
+	key    func(s store.Session) []byte
+}
+
+var sessionIndexes = [...]sessionIndex{
+	{bucketByIssuer, func(s store.Session) []byte {
+		return append(appendTime(joinKey(true, s.IssuerID), s.CreatedAt), s.ID...)
+	}},
+	{bucketByDevice, func(s store.Session) []byte {
+		return append(appendTime(joinKey(true, s.IssuerID, s.DeviceID), s.CreatedAt), s.ID...)
+	}},
+	{bucketOpenByExpiry, func(s store.Session) []byte {
+		if s.State != store.SessionOpen {
+			return nil
+		}
+		return append(timeKey(s.ExpiresAt), s.ID...)
+	}},
+	{bucketEndedByPurge, func(s store.Session) []byte {
+		if s.State != store.SessionEnded {
+			return nil
+		}
+		return append(timeKey(s.PurgeAt), s.ID...)
+	}},
+}
+
+func (t *tx) Session(id string) (store.Session, error) {
+	var s store.Session
+	if err := t.usable("Session"); err != nil {
+		return s, err
+	}
+	if err := checkID("session id", id); err != nil {
+		return s, err
+	}
+	err := t.mustGet(bucketSessions, []byte(id), &s, fmt.Sprintf("session %q", id))
+	return s, err
+}
+
+func (t *tx) DeviceSession(issuerID, deviceID string) (store.Session, error) {
+	if err := t.usable("DeviceSession"); err != nil {
+		return store.Session{}, err
+	}
+	if err := checkIDs("issuer id", issuerID, "device id", deviceID); err != nil {
+		return store.Session{}, err
+	}
+	id := t.btx.Bucket(bucketDeviceNewest).Get(joinKey(false, issuerID, deviceID))
+	if id == nil {
+		return store.Session{}, fmt.Errorf("boltstore: session of device %q of issuer %q: %w", deviceID, issuerID, store.ErrNotFound)
+	}
+	return t.indexed(bucketDeviceNewest, id)
+}
+
+// indexed loads the session an index entry names. A missing one is a broken
+// index, not ErrNotFound.
+func (t *tx) indexed(index, id []byte) (store.Session, error) {
+	var s store.Session
+	found, err := t.get(bucketSessions, id, &s)
+	if err == nil && !found {
+		err = fmt.Errorf("boltstore: %s names session %q, which does not exist", index, id)
+	}
+	return s, err
+}
+
+func validateSession(s store.Session) error {
+	if err := checkIDs("session id", s.ID, "issuer id", s.IssuerID, "device id", s.DeviceID); err != nil {
+		return err
+	}
+	if s.Revision == 0 {
+		return fmt.Errorf("boltstore: session %q has revision 0 (the first is 1): %w", s.ID, store.ErrInvalid)
+	}
+	switch s.State {
+	case store.SessionOpen:
+	case store.SessionEnded:
+		if s.PurgeAt.IsZero() {
+			return fmt.Errorf("boltstore: ended session %q has no PurgeAt: %w", s.ID, store.ErrInvalid)
+		}
+	default:
+		return fmt.Errorf("boltstore: session %q has state %q: %w", s.ID, s.State, store.ErrInvalid)
+	}
+	return nil
+}
+
+func (t *tx) PutSession(s store.Session) error {
+	if err := t.writable("PutSession"); err != nil {
+		return err
+	}
+	if err := validateSession(s); err != nil {
+		return err
+	}
+	var old store.Session
+	found, err := t.get(bucketSessions, []byte(s.ID), &old)
+	if err != nil {
+		return err
+	}
+	if old.Revision != s.Revision-1 {
+		return fmt.Errorf("boltstore: put session %q at revision %d over stored revision %d: %w",
+			s.ID, s.Revision, old.Revision, store.ErrConflict)
+	}
+	if found && (old.IssuerID != s.IssuerID || old.DeviceID != s.DeviceID) {
+		return fmt.Errorf("boltstore: session %q changes issuer or device: %w", s.ID, store.ErrInvalid)
+	}
+	if err := t.put(bucketSessions, []byte(s.ID), s); err != nil {
+		return err
+	}
+	for _, ix := range sessionIndexes {
+		if err := t.moveIndexEntry(ix, old, found, s); err != nil {
+			return err
+		}
+	}
+	return t.pointDeviceAt(s)
+}
+
+// moveIndexEntry replaces the entry old had in ix (if found) with the one s
+// has.
+func (t *tx) moveIndexEntry(ix sessionIndex, old store.Session, found bool, s store.Session) error {
+	b := t.btx.Bucket(ix.bucket)
+	newKey := ix.key(s)
+	if found {
+		if oldKey := ix.key(old); oldKey != nil && !bytes.Equal(oldKey, newKey) {
+			if err := b.Delete(oldKey); err != nil {
+				return fmt.Errorf("boltstore: %s: delete entry of session %q: %w", ix.bucket, s.ID, err)
+			}
+		}
+	}
+	if newKey == nil {
+		return nil
+	}
+	if err := b.Put(newKey, []byte{}); err != nil {
+		return fmt.Errorf("boltstore: %s: put entry of session %q: %w", ix.bucket, s.ID, err)
+	}
+	return nil
+}
+
+// pointDeviceAt makes s the device's newest session unless the device has a
+// different session created after s.
+func (t *tx) pointDeviceAt(s store.Session) error {
+	b := t.btx.Bucket(bucketDeviceNewest)
+	key := joinKey(false, s.IssuerID, s.DeviceID)
+	if current := b.Get(key); current != nil && string(current) != s.ID {
+		var other store.Session
+		found, err := t.get(bucketSessions, current, &other)
+		if err != nil {
+			return err
+		}
+		if found && other.CreatedAt.After(s.CreatedAt) {
+			return nil
+		}
+	}
+	if err := b.Put(key, []byte(s.ID)); err != nil {
+		return fmt.Errorf("boltstore: point device at session %q: %w", s.ID, err)
+	}
+	return nil
+}
+
+func (t *tx) Sessions(issuerID, deviceID string, limit int) ([]store.Session, error) {
+	if err := t.usable("Sessions"); err != nil {
+		return nil, err
+	}
+	if err := checkID("issuer id", issuerID); err != nil {
+		return nil, err
+	}
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	bucket, prefix := bucketByIssuer, joinKey(true, issuerID)
+	if deviceID != "" {
+		if err := checkID("device id", deviceID); err != nil {
+			return nil, err
+		}
+		bucket, prefix = bucketByDevice, joinKey(true, issuerID, deviceID)
+	}
+	// prefix ends with NUL; the same prefix ending with 0x01 is the first
+	// key past every key that has it, so the walk starts just before it.
+	after := append(bytes.Clone(prefix[:len(prefix)-1]), 1)
+	c := t.btx.Bucket(bucket).Cursor()
+	k, _ := c.Seek(after)
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	var list []store.Session
+	for ; k != nil && bytes.HasPrefix(k, prefix) && (limit == 0 || len(list) < limit); k, _ = c.Prev() {
+		s, err := t.indexed(bucket, k[len(prefix)+timeKeyLen:])
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, s)
+	}
+	return list, nil
+}
+
+func (t *tx) OpenSessionsExpiredBefore(before time.Time, limit int) ([]store.Session, error) {
+	if err := t.usable("OpenSessionsExpiredBefore"); err != nil {
+		return nil, err
+	}
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	bound := timeKey(before)
+	c := t.btx.Bucket(bucketOpenByExpiry).Cursor()
+	var list []store.Session
+	for k, _ := c.First(); k != nil && bytes.Compare(k[:timeKeyLen], bound) < 0 && (limit == 0 || len(list) < limit); k, _ = c.Next() {
+		s, err := t.indexed(bucketOpenByExpiry, k[timeKeyLen:])
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, s)
+	}
+	return list, nil
+}
+
+func (t *tx) PurgeEnded(before time.Time, limit int) (int, error) {
+	if err := t.writable("PurgeEnded"); err != nil {
+		return 0, err
+	}
+	if err := checkLimit(limit); err != nil {
+		return 0, err
+	}
+	// Collect first: deleting under a bbolt cursor can skip entries.
+	bound := timeKey(before)
+	var ids []string
+	c := t.btx.Bucket(bucketEndedByPurge).Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k[:timeKeyLen], bound) < 0 && (limit == 0 || len(ids) < limit); k, _ = c.Next() {
+		ids = append(ids, string(k[timeKeyLen:]))
+	}
+	for _, id := range ids {
+		s, err := t.indexed(bucketEndedByPurge, []byte(id))
+		if err != nil {
+			return 0, err
+		}
+		if err := t.deleteSession(s); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// deleteSession removes s, its index entries, and the device's pointer to it.
+func (t *tx) deleteSession(s store.Session) error {
+	if err := t.btx.Bucket(bucketSessions).Delete([]byte(s.ID)); err != nil {
+		return fmt.Errorf("boltstore: delete session %q: %w", s.ID, err)
+	}
+	for _, ix := range sessionIndexes {
+		if key := ix.key(s); key != nil {
+			if err := t.btx.Bucket(ix.bucket).Delete(key); err != nil {
+				return fmt.Errorf("boltstore: %s: delete entry of session %q: %w", ix.bucket, s.ID, err)
+			}
+		}
+	}
+	devices := t.btx.Bucket(bucketDeviceNewest)
+	key := joinKey(false, s.IssuerID, s.DeviceID)
+	if string(devices.Get(key)) != s.ID {
+		return nil
+	}
+	if err := devices.Delete(key); err != nil {
+		return fmt.Errorf("boltstore: drop device pointer to session %q: %w", s.ID, err)
+	}
+	return nil
+}
