@@ -1,0 +1,245 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/store"
+)
+
+// effectScope is what effects default to and are stamped with.
+type effectScope struct {
+	issuerID  string
+	cardID    string // the request's card: an effect's default
+	idm       string // the request's physical card, in reader mode: an effect's default
+	deviceID  string
+	sessionID string
+	now       time.Time
+}
+
+// applyEffects applies a step's effects, in order, inside tx. It first
+// applies them all to copies of the records they touch and writes only when
+// every one was accepted, so that a refused effect (ErrEffectRefused) leaves
+// the ledger exactly as it was.
+func applyEffects(tx store.Tx, scope effectScope, effects []flow.Effect, accountIDs []string) error {
+	l := &ledgerChanges{tx: tx, scope: scope, cards: map[string]*store.Card{}, purchases: map[string]*store.Purchase{}}
+	next := 0
+	for _, ef := range effects {
+		var err error
+		if ef.Kind == flow.CreateAccount {
+			err = l.createAccount(ef, accountIDs[next])
+			next++
+		} else {
+			err = l.apply(ef)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return l.flush()
+}
+
+// ledgerChanges holds the records a step's effects changed, not yet written.
+type ledgerChanges struct {
+	tx    store.Tx
+	scope effectScope
+
+	cards         map[string]*store.Card
+	cardOrder     []string
+	purchases     map[string]*store.Purchase
+	purchaseOrder []string
+	accounts      []store.Account
+	blacklist     []string
+	attempts      int
+}
+
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrEffectRefused}, args...)...)
+}
+
+func (l *ledgerChanges) apply(ef flow.Effect) error {
+	switch ef.Kind {
+	case flow.WriteSent:
+		return l.writeSent(ef)
+	case flow.PurchaseApplied:
+		return l.settle(ef, store.PurchaseApplied)
+	case flow.PurchasePending:
+		return l.settle(ef, store.PurchasePending)
+	case flow.RecordBalance:
+		c, err := l.card(orDefault(ef.CardID, l.scope.cardID))
+		if err != nil {
+			return err
+		}
+		balance, counter := ef.Balance, ef.Counter
+		c.LastKnownBalance, c.LastCounter = &balance, &counter
+		c.UpdatedAt = l.scope.now
+		return nil
+	case flow.ParkCard:
+		c, err := l.card(orDefault(ef.CardID, l.scope.cardID))
+		if err != nil {
+			return err
+		}
+		balance, at := ef.Balance, l.scope.now
+		c.ParkedBalance, c.ParkedAt = &balance, &at
+		c.UpdatedAt = l.scope.now
+		return nil
+	case flow.CountReaderModeAttempt:
+		l.attempts++
+		return nil
+	case flow.BlacklistIDm:
+		idm := orDefault(ef.IDm, l.scope.idm)
+		if idm == "" {
+			return refused("%s without an IDm", ef.Kind)
+		}
+		l.blacklist = append(l.blacklist, idm)
+		return nil
+	default:
+		return refused("unknown effect %q", ef.Kind)
+	}
+}
+
+// writeSent marks the purchase UNCERTAIN before the write leaves, so that
+// any end without an answer leaves it so, with the counter to settle it by.
+func (l *ledgerChanges) writeSent(ef flow.Effect) error {
+	p, err := l.purchaseOfCard(ef)
+	if err != nil {
+		return err
+	}
+	if p.Status == store.PurchaseApplied {
+		return refused("write sent for purchase %s, which is already applied", p.PurchaseID)
+	}
+	c, err := l.card(p.CardID)
+	if err != nil {
+		return err
+	}
+	p.Status = store.PurchaseUncertain
+	p.ExpectedCounter = ef.Counter
+	p.SessionID = l.scope.sessionID
+	p.UpdatedAt = l.scope.now
+	if !slices.Contains(c.Uncertain, p.PurchaseID) {
+		c.Uncertain = append(c.Uncertain, p.PurchaseID)
+	}
+	return nil
+}
+
+// settle moves a purchase to APPLIED or back to PENDING; an applied
+// purchase never moves again.
+func (l *ledgerChanges) settle(ef flow.Effect, status store.PurchaseStatus) error {
+	p, err := l.purchaseOfCard(ef)
+	if err != nil {
+		return err
+	}
+	if p.Status == store.PurchaseApplied {
+		return refused("purchase %s is already applied", p.PurchaseID)
+	}
+	c, err := l.card(p.CardID)
+	if err != nil {
+		return err
+	}
+	p.Status = status
+	p.SessionID = ""
+	p.UpdatedAt = l.scope.now
+	c.Uncertain = slices.DeleteFunc(c.Uncertain, func(id string) bool { return id == p.PurchaseID })
+	return nil
+}
+
+func (l *ledgerChanges) createAccount(ef flow.Effect, accountID string) error {
+	idm := orDefault(ef.IDm, l.scope.idm)
+	if idm == "" {
+		return refused("%s without an IDm", ef.Kind)
+	}
+	_, err := l.tx.AccountByIDm(l.scope.issuerID, idm)
+	switch {
+	case err == nil:
+		return refused("an account already holds this physical card's value")
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("looking up the account of a physical card: %w", err)
+	}
+	if slices.ContainsFunc(l.accounts, func(a store.Account) bool { return a.IDm == idm }) {
+		return refused("two accounts for one physical card")
+	}
+	l.accounts = append(l.accounts, store.Account{
+		IssuerID:      l.scope.issuerID,
+		CardAccountID: accountID,
+		IDm:           idm,
+		Balance:       ef.Balance,
+		CreatedAt:     l.scope.now,
+		SessionID:     l.scope.sessionID,
+	})
+	return nil
+}
+
+func (l *ledgerChanges) card(cardID string) (*store.Card, error) {
+	if c, ok := l.cards[cardID]; ok {
+		return c, nil
+	}
+	c, err := l.tx.Card(l.scope.issuerID, cardID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, refused("the card is not in the ledger")
+	case err != nil:
+		return nil, fmt.Errorf("reading a card: %w", err)
+	}
+	c.Uncertain = slices.Clone(c.Uncertain)
+	l.cards[cardID] = &c
+	l.cardOrder = append(l.cardOrder, cardID)
+	return &c, nil
+}
+
+// purchaseOfCard finds the effect's purchase and checks that it belongs to
+// the effect's card.
+func (l *ledgerChanges) purchaseOfCard(ef flow.Effect) (*store.Purchase, error) {
+	if ef.PurchaseID == "" {
+		return nil, refused("%s without a purchase", ef.Kind)
+	}
+	p, ok := l.purchases[ef.PurchaseID]
+	if !ok {
+		stored, err := l.tx.Purchase(l.scope.issuerID, ef.PurchaseID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, refused("unknown purchase %s", ef.PurchaseID)
+		case err != nil:
+			return nil, fmt.Errorf("reading purchase %s: %w", ef.PurchaseID, err)
+		}
+		p = &stored
+		l.purchases[ef.PurchaseID] = p
+		l.purchaseOrder = append(l.purchaseOrder, ef.PurchaseID)
+	}
+	if p.CardID != orDefault(ef.CardID, l.scope.cardID) {
+		return nil, refused("purchase %s belongs to another card", p.PurchaseID)
+	}
+	return p, nil
+}
+
+// flush writes every accepted change.
+func (l *ledgerChanges) flush() error {
+	for _, id := range l.purchaseOrder {
+		if err := l.tx.PutPurchase(*l.purchases[id]); err != nil {
+			return fmt.Errorf("writing purchase %s: %w", id, err)
+		}
+	}
+	for _, id := range l.cardOrder {
+		if err := l.tx.PutCard(*l.cards[id]); err != nil {
+			return fmt.Errorf("writing a card: %w", err)
+		}
+	}
+	for _, a := range l.accounts {
+		if err := l.tx.PutAccount(a); err != nil {
+			return fmt.Errorf("writing account %s: %w", a.CardAccountID, err)
+		}
+	}
+	for _, idm := range l.blacklist {
+		if err := l.tx.SetBlacklisted(l.scope.issuerID, idm, true); err != nil {
+			return fmt.Errorf("blacklisting a physical card: %w", err)
+		}
+	}
+	for range l.attempts {
+		if err := l.tx.AddReaderModeAttempt(l.scope.issuerID, l.scope.deviceID, l.scope.now); err != nil {
+			return fmt.Errorf("counting a reader-mode attempt: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tes-project/tes/clock"
+	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/store"
+)
+
+const (
+	defaultRetention   = 7 * 24 * time.Hour
+	defaultTTL         = 60 * time.Second
+	defaultStepTimeout = 50 * time.Millisecond
+	// maxAttempts bounds how often one request re-reads its session after
+	// losing a compare-and-swap before it gives up with 921.
+	maxAttempts = 5
+)
+
+// Config is what an Engine needs. Store and Flows are required.
+type Config struct {
+	Store  store.Store
+	Flows  flow.Registry
+	Clock  clock.Clock  // default clock.System
+	Logger *slog.Logger // default slog.Default()
+	// Retention is how long ended sessions keep their trace before Sweep
+	// purges them; default 7 days.
+	Retention time.Duration
+	// NewID makes session and account ids; default 128 random bits in hex.
+	NewID func() string
+}
+
+// Engine applies the session rules and runs steps. Safe for concurrent use:
+// calls for one device are serialized inside the engine, calls for different
+// devices run in parallel.
+type Engine struct {
+	store     store.Store
+	flows     flow.Registry
+	clock     clock.Clock
+	log       *slog.Logger
+	retention time.Duration
+	newID     func() string
+	devices   deviceLocks
+}
+
+// New returns an Engine over cfg, with defaults filled in.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("%w: no store", ErrConfig)
+	}
+	if cfg.Flows == nil {
+		return nil, fmt.Errorf("%w: no flow registry", ErrConfig)
+	}
+	e := &Engine{
+		store:     cfg.Store,
+		flows:     cfg.Flows,
+		clock:     cfg.Clock,
+		log:       cfg.Logger,
+		retention: cfg.Retention,
+		newID:     cfg.NewID,
+		devices:   deviceLocks{held: map[string]*deviceLock{}},
+	}
+	if e.clock == nil {
+		e.clock = clock.System{}
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.retention <= 0 {
+		e.retention = defaultRetention
+	}
+	if e.newID == nil {
+		e.newID = randomID
+	}
+	return e, nil
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it crashes the program instead)
+	return hex.EncodeToString(b[:])
+}
+
+// call is one request on its way through the engine.
+type call struct {
+	req         Request
+	issuer      flow.Issuer // the serving version; a continue runs the pinned one
+	operation   string      // canonical name
+	fingerprint []byte
+	start       time.Time
+}
+
+// Handle answers one Device Gateway request (CONTRACT.md §1.5). Every
+// change it makes is committed before it returns. It never panics; store
+// faults and unforeseen errors answer 921.
+func (e *Engine) Handle(ctx context.Context, req Request) (reply Reply) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.ErrorContext(ctx, "engine: panic while handling a request",
+				"panic", fmt.Sprint(r), "issuer", req.IssuerID, e.cardAttr(ctx, "cardId", req.CardID))
+			reply = statusReply("", flow.StatusUnexpectedError)
+		}
+	}()
+	issuer, ok := e.flows.Current(req.IssuerID)
+	if !ok {
+		return statusReply("", flow.StatusUnknownIssuer)
+	}
+	operation, ok := issuer.Resolve(req.Endpoint, req.Operation, req.PurchaseID != "")
+	if !ok {
+		return statusReply("", flow.StatusBadFormat)
+	}
+	c := &call{
+		req:         req,
+		issuer:      issuer,
+		operation:   operation,
+		fingerprint: fingerprint(req),
+		start:       e.clock.Now(),
+	}
+	reply, err := e.serve(ctx, c)
+	if err != nil {
+		e.log.ErrorContext(ctx, "engine: request failed", "error", err.Error(),
+			"issuer", req.IssuerID, "device", req.DeviceID, e.cardAttr(ctx, "cardId", req.CardID))
+		return statusReply("", flow.StatusUnexpectedError)
+	}
+	return reply
+}
+
+// serve runs the session rules under the device's lock, starting again from
+// a fresh read when the commit loses a compare-and-swap.
+func (e *Engine) serve(ctx context.Context, c *call) (Reply, error) {
+	unlock, err := e.devices.lock(ctx, c.req.IssuerID+"\x00"+c.req.DeviceID)
+	if err != nil {
+		return Reply{}, fmt.Errorf("waiting for the device's other request: %w", err)
+	}
+	defer unlock()
+	for range maxAttempts {
+		reply, err := e.attempt(ctx, c)
+		if !errors.Is(err, store.ErrConflict) {
+			return reply, err
+		}
+	}
+	return Reply{}, ErrContention
+}
+
+func (e *Engine) attempt(ctx context.Context, c *call) (Reply, error) {
+	now := e.clock.Now()
+	cur, found, err := e.newestSession(ctx, c.req.IssuerID, c.req.DeviceID)
+	if err != nil {
+		return Reply{}, err
+	}
+	if len(c.req.Responses) == 0 {
+		return e.startOperation(ctx, c, cur, found, now)
+	}
+	return e.continueOperation(ctx, c, cur, found, now)
+}
+
+func (e *Engine) newestSession(ctx context.Context, issuerID, deviceID string) (store.Session, bool, error) {
+	var s store.Session
+	err := e.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		s, err = tx.DeviceSession(issuerID, deviceID)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Session{}, false, nil
+	case err != nil:
+		return store.Session{}, false, fmt.Errorf("reading the device's session: %w", err)
+	}
+	return s, true, nil
+}
+
+func statusReply(sessionID string, code int) Reply {
+	msg, _ := flow.StatusMessage(code)
+	return Reply{SessionID: sessionID, StatusCode: code, StatusMessage: msg}
+}
+
+func replyOf(sessionID string, r store.Reply) Reply {
+	return Reply{
+		SessionID:     sessionID,
+		StatusCode:    r.StatusCode,
+		StatusMessage: r.StatusMessage,
+		Commands:      r.Commands,
+		Balance:       r.Balance,
+		CardAccountID: r.CardAccountID,
+	}
+}
+
+func finalReply(code int) store.Reply {
+	msg, _ := flow.StatusMessage(code)
+	return store.Reply{StatusCode: code, StatusMessage: msg}
+}

@@ -1,0 +1,34 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+)
+
+// cardAttr logs a card identifier (cardId, IDm) in full only when the
+// logger is at debug level; otherwise it shows the first four characters.
+func (e *Engine) cardAttr(ctx context.Context, key, id string) slog.Attr {
+	if e.log.Enabled(ctx, slog.LevelDebug) {
+		return slog.String(key, id)
+	}
+	return slog.String(key, mask(id))
+}
+
+func mask(id string) string {
+	const shown = 4
+	if len(id) <= shown {
+		return "…"
+	}
+	return id[:shown] + "…"
+}
+
+// logFault records a 921 that ended a session.
+func (e *Engine) logFault(ctx context.Context, msg string, c *call, sessionID, version string, err error) {
+	e.log.ErrorContext(ctx, msg,
+		"error", err.Error(),
+		"issuer", c.req.IssuerID,
+		"version", version,
+		"session", sessionID,
+		"device", c.req.DeviceID,
+		e.cardAttr(ctx, "cardId", c.req.CardID))
+}
