@@ -1,0 +1,34 @@
+// Package scripts loads issuers' flows from their folders and runs them: a
+// YAML manifest per issuer, Lua flow files made of named steps, and expr
+// guards that choose where each step leads. It implements flow.Registry,
+// flow.Issuer and flow.Catalog for the engine and the admin API.
+//
+// # Basics
+//
+// An issuer folder holds issuer.yaml (id, system code, framing, TTL, step
+// time limit, settings, quirk rules, operations) and the Lua files it names.
+// Everything is parsed, compiled and checked when the folder loads: Lua
+// files to *lua.FunctionProto, every guard and quirk condition to an expr
+// program against a typed environment. A load either succeeds whole or
+// yields Problems ("file:line: message"); Check runs the same load without
+// serving it.
+//
+// A Step decodes the device's answers with the felica codec, runs the
+// step's Lua on a pooled, sandboxed state, evaluates the step's guards in
+// order and follows the first that holds: to another step, to a final
+// status, or to a failure. Ledger facts are read lazily, only those a step
+// uses.
+//
+// # Caveats
+//
+// A pooled Lua state keeps its globals between steps of different sessions:
+// flows must keep session data in ctx.vars, never in globals. A state that
+// raised an error or ran out of time is dropped, not pooled again.
+//
+// The time limit is checked between Lua instructions; a single heavy builtin
+// can overrun it, and memory cannot be capped, which is why the sandbox
+// removes string.rep and the loaders, and caps what is handed to scripts.
+//
+// This package is not the session logic (engine), not storage (store) and
+// not the frame codec (felica).
+package scripts

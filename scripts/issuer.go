@@ -1,0 +1,278 @@
+package scripts
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+
+	"github.com/tes-project/tes/flow"
+)
+
+// version is one loaded issuer version serving Steps. Safe for concurrent
+// use: the compiled flows are read-only and each Step borrows its own Lua
+// state from pool.
+type version struct {
+	c      *compiled
+	logger *slog.Logger
+	// pool holds idle runners; a Step takes one or builds a fresh one.
+	pool chan *runner
+}
+
+func newVersion(c *compiled, logger *slog.Logger) *version {
+	return &version{c: c, logger: logger, pool: make(chan *runner, 2*runtime.GOMAXPROCS(0))}
+}
+
+var _ flow.Issuer = (*version)(nil)
+
+// ID is the issuer's id.
+func (v *version) ID() string { return v.c.issuer }
+
+// Version is the content hash of the issuer folder.
+func (v *version) Version() string { return v.c.hash }
+
+// Settings are the manifest's TTL, step limit and framing.
+func (v *version) Settings() flow.Settings { return v.c.settings }
+
+// Resolve maps a requested operation (or the endpoint's default) to its
+// canonical name.
+func (v *version) Resolve(endpoint flow.Endpoint, requested string, hasPurchase bool) (string, bool) {
+	if requested != "" {
+		name, ok := v.c.names[endpoint][requested]
+		return name, ok
+	}
+	defs := v.c.defaults[endpoint]
+	if name, ok := defs[defaultAlways]; ok {
+		return name, true
+	}
+	rule := defaultWithoutPurchase
+	if hasPurchase {
+		rule = defaultWithPurchase
+	}
+	name, ok := defs[rule]
+	return name, ok
+}
+
+func (v *version) take() (*runner, error) {
+	select {
+	case r := <-v.pool:
+		return r, nil
+	default:
+		r, err := newRunner(v.c, v.logger)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrScript, err)
+		}
+		return r, nil
+	}
+}
+
+func (v *version) give(r *runner) {
+	r.call = nil
+	r.L.SetTop(0)
+	select {
+	case v.pool <- r:
+	default:
+		r.L.Close()
+	}
+}
+
+// Step runs the operation's flow from where in.State left it: decode the
+// answers, run the step's Lua, follow the first guard that holds, and go on
+// through steps that send nothing until one sends a batch or the flow ends.
+func (v *version) Step(ctx context.Context, in flow.Input) (res flow.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = flow.Result{}, fmt.Errorf("%w: %s: panic: %v", ErrScript, v.c.issuer, p)
+		}
+	}()
+	op, ok := v.c.ops[in.Operation]
+	if !ok {
+		return flow.Result{}, fmt.Errorf("%w: %q", ErrUnknownOperation, in.Operation)
+	}
+	fl := op.flow
+	st := &state{Step: fl.start.name}
+	cur, fresh := fl.start, true
+	var resp map[string]Response
+	if len(in.State) > 0 {
+		if st, err = decodeState(in.State); err != nil {
+			return flow.Result{}, err
+		}
+		if cur = fl.steps[st.Step]; cur == nil {
+			return flow.Result{}, fmt.Errorf("%w: no step %q in %s", ErrState, st.Step, fl.file)
+		}
+		if resp, err = decodeAnswers(st, in.Responses, v.c.framing); err != nil {
+			return flow.Result{}, err
+		}
+		fresh = false
+	}
+	r, err := v.take()
+	if err != nil {
+		return flow.Result{}, err
+	}
+	// The limit starts once a state is at hand: building one is the
+	// registry's cost, not the flow's.
+	stepCtx, cancel := context.WithTimeout(ctx, v.c.settings.StepTimeout)
+	defer cancel()
+	healthy := false
+	defer func() {
+		r.L.RemoveContext()
+		if healthy {
+			v.give(r)
+		} else {
+			r.L.Close()
+		}
+	}()
+	r.L.SetContext(stepCtx)
+	call := &stepCall{
+		ctx:     stepCtx,
+		in:      &in,
+		st:      st,
+		framing: v.c.framing,
+		system:  v.c.man.SystemCode,
+		facts:   &facts{ctx: stepCtx, in: &in, st: st, settings: v.c.man.Settings},
+	}
+	r.call = call
+	env := Env{
+		IDm:      st.IDm,
+		PMm:      st.PMm,
+		Request:  requestFacts(&in),
+		System:   int(v.c.man.SystemCode),
+		Settings: v.c.man.Settings,
+		Today:    dayOf(in.Now),
+		Now:      int(in.Now.Unix()),
+	}
+	if call.quirk, err = v.quirkParams(st, env.Request); err != nil {
+		return flow.Result{}, err
+	}
+	env.Quirk = call.quirk
+	for hop := 0; ; hop++ {
+		if hop >= maxStepHops {
+			return flow.Result{}, fmt.Errorf("%w: %s: more than %d steps without a batch (a loop?)", ErrScript, fl.file, maxStepHops)
+		}
+		if fresh {
+			resp = nil
+			st.Batch = nil
+			if cur.hasRun {
+				if err := r.callStep(r.steps[cur.key].run, nil); err != nil {
+					return flow.Result{}, err
+				}
+			}
+			if len(call.batch) > 0 {
+				st.Step, st.Batch = cur.name, call.descs
+				res.Step, res.Commands, res.Effects = cur.name, call.batch, call.effects
+				if res.State, err = st.encode(); err != nil {
+					return flow.Result{}, err
+				}
+				healthy = true
+				return res, nil
+			}
+		}
+		if cur.hasAfter {
+			if err := r.callStep(r.steps[cur.key].after, resp); err != nil {
+				return flow.Result{}, err
+			}
+		}
+		if err := call.facts.fetch(cur.needs); err != nil {
+			return flow.Result{}, fmt.Errorf("%w: %s step %s: %v", ErrScript, fl.file, cur.name, err)
+		}
+		env.Resp, env.Vars = resp, st.Vars
+		fillFacts(&env, call.facts)
+		tr, err := v.choose(fl, cur, &env, &res)
+		if err != nil {
+			return flow.Result{}, err
+		}
+		if !tr.final {
+			cur, fresh = tr.to, true
+			continue
+		}
+		res.Step, res.Status, res.Message, res.Effects = cur.name, tr.status, tr.message, call.effects
+		if tr.balance != nil {
+			out, err := runExpr(tr.balance, env)
+			if err != nil {
+				return flow.Result{}, fmt.Errorf("%w: %s:%d: step %s: balance: %v", ErrScript, tr.file, tr.line, cur.name, err)
+			}
+			b := int64(out.(int))
+			res.Balance = &b
+		}
+		st.Step, st.Batch = cur.name, nil
+		if res.State, err = st.encode(); err != nil {
+			return flow.Result{}, err
+		}
+		healthy = true
+		return res, nil
+	}
+}
+
+func fillFacts(env *Env, f *facts) {
+	env.Card, env.Purchase, env.Account = f.card, f.purchase, f.account
+	env.Blacklisted, env.Attempts = f.blacklisted, f.attempts
+}
+
+// choose evaluates cur's guards in order and returns the first that holds.
+func (v *version) choose(fl *compiledFlow, cur *compiledStep, env *Env, res *flow.Result) (*transition, error) {
+	for i := range cur.next {
+		tr := &cur.next[i]
+		if tr.when != nil {
+			out, err := runExpr(tr.when, *env)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s:%d: step %s: guard %q: %v", ErrScript, tr.file, tr.line, cur.name, tr.src, err)
+			}
+			if held, _ := out.(bool); !held {
+				continue
+			}
+		}
+		res.Decisions = append(res.Decisions, decision(cur, tr))
+		return tr, nil
+	}
+	return nil, fmt.Errorf("%w: %s:%d: step %s: no guard held", ErrScript, fl.file, cur.line, cur.name)
+}
+
+func decision(cur *compiledStep, tr *transition) string {
+	when := tr.src
+	if when == "" {
+		when = "always"
+	}
+	switch {
+	case !tr.final:
+		return cur.name + ": " + when + " → " + tr.target
+	case tr.status == flow.StatusOK:
+		return cur.name + ": " + when + " → done"
+	default:
+		return fmt.Sprintf("%s: %s → fail %d", cur.name, when, tr.status)
+	}
+}
+
+// quirkParams is the manifest's params overlaid by every quirk whose
+// condition holds for the card as known.
+func (v *version) quirkParams(st *state, req RequestFacts) (map[string]any, error) {
+	if len(v.c.quirks) == 0 {
+		return v.c.man.Params, nil
+	}
+	env := QuirkEnv{IDm: st.IDm, PMm: st.PMm, Vars: st.Vars, Request: req}
+	if req.HasContents {
+		env.System = req.Contents.System
+	}
+	var params map[string]any
+	for _, q := range v.c.quirks {
+		out, err := runExpr(q.when, env)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s/%s:%d: quirk %s: %v", ErrScript, v.c.issuer, ManifestFile, q.line, q.name, err)
+		}
+		if held, _ := out.(bool); !held {
+			continue
+		}
+		if params == nil {
+			params = make(map[string]any, len(v.c.man.Params))
+			for k, p := range v.c.man.Params {
+				params[k] = p
+			}
+		}
+		for k, p := range q.set {
+			params[k] = p
+		}
+	}
+	if params == nil {
+		return v.c.man.Params, nil
+	}
+	return params, nil
+}
