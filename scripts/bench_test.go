@@ -2,9 +2,15 @@ package scripts_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/scripts"
 )
 
 // BenchmarkStep measures the TOPUP step that receives the card's info and
@@ -39,4 +45,34 @@ func BenchmarkStep(b *testing.B) {
 			b.Fatalf("%v %q", err, res.Step)
 		}
 	}
+}
+
+// BenchmarkSaveToServe measures the time from saving a flow file (a
+// temporary file renamed over it) to the new version serving new
+// operations, through the real file watcher with the default debounce.
+// Run it with -benchtime=50x for the figure over 50 saves.
+func BenchmarkSaveToServe(b *testing.B) {
+	root := copyDemo(b, "50ms", "", nil)
+	readFlow := filepath.Join(root, "DEMO", "read.lua")
+	original, err := os.ReadFile(readFlow)
+	must(b, err)
+	seen := &reloads{}
+	reg, err := scripts.Open(context.Background(), scripts.Config{Dir: root, OnReload: seen.record})
+	must(b, err)
+	startWatch(b, reg)
+	waitFor(b, "the watches to be set", func() bool { return seen.count("DEMO "+scripts.ReloadUnchanged) > 0 })
+
+	var took []time.Duration
+	for b.Loop() {
+		cur, _ := reg.Current("DEMO")
+		start := time.Now()
+		must(b, replaceFile(readFlow, fmt.Sprintf("%s-- save %d\n", original, len(took))))
+		waitFor(b, "the save to serve", func() bool { now, _ := reg.Current("DEMO"); return now.Version() != cur.Version() })
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	median, worst := took[len(took)/2], took[len(took)-1]
+	b.ReportMetric(float64(median.Microseconds())/1000, "ms-median")
+	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-worst")
+	b.Logf("save to serve over %d saves: median %v, worst %v (debounce 150ms)", len(took), median.Round(time.Millisecond), worst.Round(time.Millisecond))
 }

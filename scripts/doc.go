@@ -13,6 +13,16 @@
 // yields Problems ("file:line: message"); Check runs the same load without
 // serving it.
 //
+// A Registry serves one version per issuer and swaps in a new one only
+// when the whole folder loads: one apply function, under one lock, behind
+// Open, Reload (admin API, SIGHUP), ReloadIssuer and Watch (fsnotify on the
+// root and every folder of each issuer, debounced); Check runs the same
+// read and compile without serving. A folder whose content hash did not
+// change is skipped. A failed reload keeps the previous version serving and
+// shows its first problem in Statuses. Every version is stored (sources)
+// before it serves, so that Pinned can give a session the version it
+// started on, after any number of reloads and across a restart.
+//
 // A Step decodes the device's answers with the felica codec, runs the
 // step's Lua on a pooled, sandboxed state, evaluates the step's guards in
 // order and follows the first that holds: to another step, to a final
@@ -28,6 +38,15 @@
 // The time limit is checked between Lua instructions; a single heavy builtin
 // can overrun it, and memory cannot be capped, which is why the sandbox
 // removes string.rep and the loaders, and caps what is handed to scripts.
+//
+// Versions that no longer serve stay in memory for pinned sessions, at most
+// 16, least recently used dropped first; a dropped one is recompiled from
+// the store when a session needs it, and without a store it is gone. The
+// store keeps every version's sources: nothing deletes them yet.
+//
+// A removed issuer folder stops new operations at once (Current fails);
+// Pinned still serves its versions, so that operations under way can end,
+// provided the engine looks the issuer up only when an operation starts.
 //
 // This package is not the session logic (engine), not storage (store) and
 // not the frame codec (felica).

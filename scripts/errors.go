@@ -11,6 +11,9 @@ var (
 	ErrLoad = errors.New("scripts: issuer does not load")
 	// ErrNoIssuers: the issuers root could not be read at all.
 	ErrNoIssuers = errors.New("scripts: issuers root unreadable")
+	// ErrNoIssuer: ReloadIssuer was given a name that is neither an issuer
+	// folder nor a loaded issuer.
+	ErrNoIssuer = errors.New("scripts: no such issuer")
 	// ErrScript: a flow failed while running a step (Lua error, guard
 	// error, no guard held, time limit); the engine answers 921.
 	ErrScript = errors.New("scripts: flow failed")

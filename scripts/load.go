@@ -2,15 +2,10 @@ package scripts
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"io/fs"
 	"log/slog"
 	"path"
 	"reflect"
-	"sort"
 	"strings"
 
 	"github.com/expr-lang/expr/vm"
@@ -87,58 +82,6 @@ type compiledQuirk struct {
 	src  string
 	line int
 	set  map[string]any
-}
-
-// readIssuer reads the files of one issuer folder from fsys and hashes them.
-func readIssuer(fsys fs.FS, name string) (map[string][]byte, string, error) {
-	files := map[string][]byte{}
-	err := fs.WalkDir(fsys, name, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		base := d.Name()
-		if p != name && (strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~")) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !d.Type().IsRegular() {
-			return nil
-		}
-		if len(files) >= maxFilesPerDir {
-			return fmt.Errorf("more than %d files", maxFilesPerDir)
-		}
-		data, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		if len(data) > maxFileBytes {
-			return fmt.Errorf("%s: larger than %d bytes", p, maxFileBytes)
-		}
-		files[strings.TrimPrefix(p, name+"/")] = data
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("read issuer %s: %w", name, err)
-	}
-	return files, contentHash(files), nil
-}
-
-// contentHash is the version of an issuer folder: sha256 over its sorted
-// paths and contents.
-func contentHash(files map[string][]byte) string {
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	h := sha256.New()
-	for _, p := range paths {
-		fmt.Fprintf(h, "%s\x00%d\x00", p, len(files[p]))
-		h.Write(files[p])
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // compileIssuer builds one issuer version from its files: the single load

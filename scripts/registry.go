@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -16,47 +17,72 @@ import (
 	"github.com/tes-project/tes/store"
 )
 
-// maxPinned is how many versions that no longer serve are kept in memory
-// for sessions pinned to them.
-const maxPinned = 16
+// defaultDebounce is how long the watcher waits after an issuer folder's
+// last file event before it reloads the folder.
+const defaultDebounce = 150 * time.Millisecond
 
 // Config says where issuers come from.
 type Config struct {
 	// Dir is the issuers root on disk; each subfolder is one issuer.
 	Dir string
-	// Embedded is used when Dir is empty or does not exist.
+	// Embedded is used when Dir is empty or does not exist; Watch then has
+	// nothing to watch.
 	Embedded fs.FS
-	// Store keeps the sources of every version that served, so Pinned
-	// can rebuild it after a restart. May be nil (tests).
+	// Store keeps the sources of every version that served, so that Pinned
+	// can rebuild it after a restart, and remembers which version served
+	// last, so that a folder that does not load at start-up serves it. May
+	// be nil (tests): then a version dropped from memory is gone.
 	Store  store.Store
 	Clock  clock.Clock
 	Logger *slog.Logger
+	// Debounce is how long Watch waits after an issuer folder's last file
+	// event before reloading it; a folder written without pause reloads at
+	// the latest 4×Debounce after its first event. Default 150ms.
+	Debounce time.Duration
+	// OnReload, when set, is told the outcome of every reload of an issuer
+	// folder, whatever started it: ReloadLoaded, ReloadUnchanged,
+	// ReloadFailed or ReloadRemoved (a metric counts them). Calls are
+	// serialised; it must return quickly and must not call back into the
+	// Registry's reload methods.
+	OnReload func(issuerID, result string)
 }
 
 // Registry holds the issuers' loaded versions. It implements flow.Registry
 // and flow.Catalog. Safe for concurrent use.
 type Registry struct {
-	fsys   fs.FS
-	store  store.Store
-	clock  clock.Clock
-	logger *slog.Logger
+	fsys     fs.FS
+	root     string // the issuers root on disk; empty when embedded
+	store    store.Store
+	clock    clock.Clock
+	logger   *slog.Logger
+	debounce time.Duration
+	onReload func(issuerID, result string)
 
-	// reloadMu serialises reloads so that two never build the same issuer
-	// at once; readers never take it.
-	reloadMu sync.Mutex
+	// applyMu serialises applies (start-up, Reload, ReloadIssuer, Watch):
+	// one issuer is never built twice at once, and a slot is replaced only
+	// under it. Readers never take it.
+	applyMu sync.Mutex
 
-	// mu guards issuers and pinned; held only to read or swap pointers.
+	// mu guards issuers and kept; held only to read or swap pointers. A
+	// slot is never changed once published, only replaced.
 	mu      sync.RWMutex
 	issuers map[string]*issuerSlot
-	pinned  map[string]*version // "issuer/hash" → version, recently used
-	order   []string            // pinned keys, oldest first
+	kept    keptVersions
 }
 
 // issuerSlot is what the registry knows of one issuer folder.
 type issuerSlot struct {
-	current  *version // nil when no version ever loaded
+	current  *version // nil when no version serves
 	loadedAt time.Time
-	err      string
+	// err is the last reload's failure as "file:line: message"; empty when
+	// the last reload succeeded.
+	err string
+	// failedHash and failure are the content that last failed and why, so
+	// that events that leave it as it is (an editor's swap file) neither
+	// rebuild it nor log it again. failedHash is empty when the failure was
+	// not the content's (the folder could not be read, the store failed).
+	failedHash string
+	failure    error
 }
 
 var (
@@ -64,21 +90,24 @@ var (
 	_ flow.Catalog  = (*Registry)(nil)
 )
 
-// Open loads every issuer under cfg.Dir (or cfg.Embedded). An issuer that
-// does not load is listed in Statuses with its problem; Open fails only when
-// the root cannot be read or a loaded version cannot be stored.
+// Open loads every issuer under cfg.Dir (or cfg.Embedded). An issuer whose
+// folder does not load serves the version that served last, when the store
+// has one, and is listed in Statuses with its problem either way. Open fails
+// only when the root cannot be read or a loaded version cannot be stored.
 func Open(ctx context.Context, cfg Config) (*Registry, error) {
-	fsys, err := issuersFS(cfg.Dir, cfg.Embedded)
+	fsys, root, err := issuersFS(cfg.Dir, cfg.Embedded)
 	if err != nil {
 		return nil, err
 	}
 	r := &Registry{
-		fsys:    fsys,
-		store:   cfg.Store,
-		clock:   cfg.Clock,
-		logger:  cfg.Logger,
-		issuers: map[string]*issuerSlot{},
-		pinned:  map[string]*version{},
+		fsys:     fsys,
+		root:     root,
+		store:    cfg.Store,
+		clock:    cfg.Clock,
+		logger:   cfg.Logger,
+		debounce: cfg.Debounce,
+		onReload: cfg.OnReload,
+		issuers:  map[string]*issuerSlot{},
 	}
 	if r.clock == nil {
 		r.clock = clock.System{}
@@ -86,39 +115,35 @@ func Open(ctx context.Context, cfg Config) (*Registry, error) {
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
+	if r.debounce <= 0 {
+		r.debounce = defaultDebounce
+	}
 	if err := r.Reload(ctx); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-func issuersFS(dir string, embedded fs.FS) (fs.FS, error) {
+// issuersFS picks the issuers' file system: dir when it is a folder, else
+// the embedded one. root is dir made absolute, empty for the embedded one.
+func issuersFS(dir string, embedded fs.FS) (fsys fs.FS, root string, err error) {
 	if dir != "" {
 		if info, err := os.Stat(dir); err == nil && info.IsDir() {
-			return os.DirFS(dir), nil
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return nil, "", fmt.Errorf("%w: %v", ErrNoIssuers, err)
+			}
+			return os.DirFS(abs), abs, nil
 		}
 	}
 	if embedded == nil {
-		return nil, fmt.Errorf("%w: %q is not a directory and nothing is embedded", ErrNoIssuers, dir)
+		return nil, "", fmt.Errorf("%w: %q is not a directory and nothing is embedded", ErrNoIssuers, dir)
 	}
-	return embedded, nil
+	return embedded, "", nil
 }
 
-func issuerNames(fsys fs.FS) ([]string, error) {
-	entries, err := fs.ReadDir(fsys, ".")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoIssuers, err)
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() && e.Name()[0] != '.' {
-			names = append(names, e.Name())
-		}
-	}
-	return names, nil
-}
-
-// Current returns the serving version of an issuer.
+// Current returns the serving version of an issuer: the one new operations
+// start on. Safe for concurrent use; never waits for a reload.
 func (r *Registry) Current(issuerID string) (flow.Issuer, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -130,61 +155,34 @@ func (r *Registry) Current(issuerID string) (flow.Issuer, bool) {
 }
 
 // Pinned returns the version hash of an issuer: the serving one, one kept
-// in memory, or one rebuilt from the store's sources.
+// in memory, or one rebuilt from the store's sources. It serves the
+// versions of a removed issuer too, so that its running operations finish.
+// Safe for concurrent use; never waits for a reload.
 func (r *Registry) Pinned(ctx context.Context, issuerID, hash string) (flow.Issuer, error) {
-	key := issuerID + "/" + hash
+	key := keptKey(issuerID, hash)
 	r.mu.RLock()
 	if slot := r.issuers[issuerID]; slot != nil && slot.current != nil && slot.current.c.hash == hash {
 		r.mu.RUnlock()
 		return slot.current, nil
 	}
-	v := r.pinned[key]
+	v := r.kept.get(key)
 	r.mu.RUnlock()
 	if v != nil {
 		return v, nil
 	}
-	if r.store == nil {
-		return nil, fmt.Errorf("%w: %s", flow.ErrVersionGone, key)
-	}
-	var sv store.ScriptVersion
-	err := r.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		sv, err = tx.ScriptVersion(issuerID, hash)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s", flow.ErrVersionGone, key)
-	}
+	v, err := r.storedVersion(ctx, issuerID, hash)
 	if err != nil {
-		return nil, fmt.Errorf("scripts: load version %s: %w", key, err)
+		return nil, err
 	}
-	c, ps := compileIssuer(issuerID, sv.Files, r.logger)
-	if ps != nil {
-		return nil, fmt.Errorf("%w: %s: %w", flow.ErrVersionGone, key, &LoadError{Issuer: issuerID, Problems: ps})
-	}
-	if c.hash != hash {
-		return nil, fmt.Errorf("%w: %s: stored sources hash to %s", flow.ErrVersionGone, key, c.hash)
-	}
-	v = newVersion(c, r.logger)
 	r.mu.Lock()
-	r.keepPinned(key, v)
+	r.kept.put(key, v)
 	r.mu.Unlock()
 	return v, nil
 }
 
-// keepPinned remembers v, forgetting the oldest beyond maxPinned. r.mu held.
-func (r *Registry) keepPinned(key string, v *version) {
-	if _, ok := r.pinned[key]; !ok {
-		r.order = append(r.order, key)
-	}
-	r.pinned[key] = v
-	for len(r.order) > maxPinned {
-		delete(r.pinned, r.order[0])
-		r.order = r.order[1:]
-	}
-}
-
-// Statuses lists every issuer folder seen, sorted by id.
+// Statuses lists every issuer folder seen, sorted by id: the serving
+// version, when it was swapped in, and the last reload's error. Safe for
+// concurrent use.
 func (r *Registry) Statuses() []flow.IssuerStatus {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -200,82 +198,31 @@ func (r *Registry) Statuses() []flow.IssuerStatus {
 	return out
 }
 
-// Reload reloads every issuer folder; see ReloadIssuer. It fails only when
-// the root cannot be read or the store cannot keep a version.
+// Reload brings every issuer in line with its folder, as a file watcher
+// would: changed folders that load are swapped in, broken ones keep their
+// previous version, new folders appear and removed ones disappear. It is
+// the manual reload (admin API, SIGHUP) for file systems whose events do
+// not arrive. It fails only when the root cannot be read or the store
+// cannot keep a version; per-issuer problems are in Statuses. Safe for
+// concurrent use; reloads run one at a time.
 func (r *Registry) Reload(ctx context.Context) error {
-	names, err := issuerNames(r.fsys)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, name := range names {
-		if err := r.ReloadIssuer(ctx, name); err != nil && !errors.Is(err, ErrLoad) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	return r.applyAll(ctx)
 }
 
-// ReloadIssuer reads one issuer folder and, when its content hash changed
-// and it loads whole, stores its sources and swaps it in. A folder that does
-// not load keeps the previous version serving and records the first
-// problem in Statuses; the error (matching ErrLoad) lists them all. This is
-// the one function behind start-up, the admin reload and a file watcher.
+// ReloadIssuer brings one issuer in line with its folder; see apply. The
+// error matches ErrLoad when the folder does not load (also when it is
+// unchanged since it failed), ErrNoIssuer when there is neither a folder nor
+// a loaded issuer of that name. Safe for concurrent use.
 func (r *Registry) ReloadIssuer(ctx context.Context, name string) error {
-	r.reloadMu.Lock()
-	defer r.reloadMu.Unlock()
-	files, hash, err := readIssuer(r.fsys, name)
-	if err != nil {
-		r.recordFailure(name, name+": "+err.Error())
-		return fmt.Errorf("%w: %w", ErrLoad, err)
-	}
-	r.mu.RLock()
-	slot := r.issuers[name]
-	r.mu.RUnlock()
-	if slot != nil && slot.current != nil && slot.current.c.hash == hash {
-		r.mu.Lock()
-		slot.err = ""
-		r.mu.Unlock()
-		return nil
-	}
-	c, ps := compileIssuer(name, files, r.logger)
-	if ps != nil {
-		loadErr := &LoadError{Issuer: name, Problems: ps}
-		r.recordFailure(name, ps[0].String())
-		r.logger.Warn("issuer does not load", "issuer", name, "problems", len(ps), "first", ps[0].String())
-		return loadErr
-	}
-	if r.store != nil {
-		sv := store.ScriptVersion{IssuerID: name, Hash: hash, Files: files, StoredAt: r.clock.Now()}
-		if err := r.store.Update(ctx, func(tx store.Tx) error { return tx.PutScriptVersion(sv) }); err != nil {
-			return fmt.Errorf("scripts: store version %s/%s: %w", name, hash, err)
-		}
-	}
-	v := newVersion(c, r.logger)
-	r.mu.Lock()
-	if slot != nil && slot.current != nil {
-		r.keepPinned(name+"/"+slot.current.c.hash, slot.current)
-	}
-	r.issuers[name] = &issuerSlot{current: v, loadedAt: r.clock.Now()}
-	r.mu.Unlock()
-	r.logger.Info("issuer loaded", "issuer", name, "version", hash)
-	return nil
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	_, err := r.apply(ctx, name)
+	return err
 }
 
-func (r *Registry) recordFailure(name, msg string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	slot := r.issuers[name]
-	if slot == nil {
-		r.issuers[name] = &issuerSlot{err: msg}
-		return
-	}
-	next := *slot
-	next.err = msg
-	r.issuers[name] = &next
-}
-
-// Check loads every issuer under dir exactly as the server would, without
+// Check loads every issuer under dir exactly as a reload would, without
 // serving anything, and returns every problem found (none: all load).
 func Check(dir string) []Problem {
 	info, err := os.Stat(dir)
@@ -290,7 +237,7 @@ func Check(dir string) []Problem {
 	logger := slog.New(slog.DiscardHandler)
 	var out []Problem
 	for _, name := range names {
-		files, _, err := readIssuer(fsys, name)
+		files, _, err := readStable(fsys, name)
 		if err != nil {
 			out = append(out, Problem{File: name, Message: err.Error()})
 			continue
@@ -299,4 +246,32 @@ func Check(dir string) []Problem {
 		out = append(out, ps...)
 	}
 	return out
+}
+
+// storedVersion rebuilds a version from the sources in the store.
+func (r *Registry) storedVersion(ctx context.Context, issuerID, hash string) (*version, error) {
+	key := keptKey(issuerID, hash)
+	if r.store == nil {
+		return nil, fmt.Errorf("%w: %s", flow.ErrVersionGone, key)
+	}
+	var sv store.ScriptVersion
+	err := r.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		sv, err = tx.ScriptVersion(issuerID, hash)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		return nil, fmt.Errorf("%w: %s", flow.ErrVersionGone, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scripts: load version %s: %w", key, err)
+	}
+	c, ps := compileIssuer(issuerID, sv.Files, r.logger)
+	if ps != nil {
+		return nil, fmt.Errorf("%w: %s: %w", flow.ErrVersionGone, key, &LoadError{Issuer: issuerID, Problems: ps})
+	}
+	if c.hash != hash {
+		return nil, fmt.Errorf("%w: %s: stored sources hash to %s", flow.ErrVersionGone, key, c.hash)
+	}
+	return newVersion(c, r.logger), nil
 }

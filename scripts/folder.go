@@ -1,0 +1,142 @@
+package scripts
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+)
+
+// maxFolderDepth bounds how deep an issuer folder nests, counting symlinked
+// folders, so that a symlink loop is a load problem rather than a hang.
+const maxFolderDepth = 8
+
+// stableReads is how often a folder is read before a reload gives up on
+// getting two identical reads in a row.
+const stableReads = 4
+
+// errUnstable: the folder changed on every read (a copy still under way); the
+// watcher tries again at its next event.
+var errUnstable = errors.New("the folder changed while it was read")
+
+// ignored tells whether a file or folder name is left out of an issuer:
+// hidden names (editor swap files, Kubernetes' ..data and its timestamped
+// folders) and backups ending in "~".
+func ignored(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~")
+}
+
+// issuerNames lists the issuer folders under the root of fsys, following
+// symlinks (a Kubernetes volume links each folder through ..data).
+func issuerNames(fsys fs.FS) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoIssuers, err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !ignored(e.Name()) && isDir(fsys, e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// isDir tells whether name is a folder, after symlinks.
+func isDir(fsys fs.FS, name string) bool {
+	info, err := fs.Stat(fsys, name)
+	return err == nil && info.IsDir()
+}
+
+// readStable reads an issuer folder until two reads in a row agree, so that
+// a folder caught in the middle of a Kubernetes ..data swap or a copy is
+// never loaded as a mix of old and new files.
+func readStable(fsys fs.FS, name string) (map[string][]byte, string, error) {
+	var lastHash string
+	var lastErr error
+	for i := range stableReads {
+		files, hash, err := readIssuer(fsys, name)
+		if err == nil && i > 0 && lastErr == nil && hash == lastHash {
+			return files, hash, nil
+		}
+		lastHash, lastErr = hash, err
+	}
+	if lastErr != nil {
+		return nil, "", lastErr
+	}
+	return nil, "", fmt.Errorf("read issuer %s: %w", name, errUnstable)
+}
+
+// readIssuer reads the files of one issuer folder from fsys, following
+// symlinks, and hashes them.
+func readIssuer(fsys fs.FS, name string) (map[string][]byte, string, error) {
+	files := map[string][]byte{}
+	if err := readTree(fsys, name, "", files, 0); err != nil {
+		return nil, "", fmt.Errorf("read issuer %s: %w", name, err)
+	}
+	return files, contentHash(files), nil
+}
+
+// readTree adds the files under dir to files, keyed by their path below the
+// issuer folder (rel).
+func readTree(fsys fs.FS, dir, rel string, files map[string][]byte, depth int) error {
+	if depth > maxFolderDepth {
+		return fmt.Errorf("%s: folders nest deeper than %d (a symlink loop?)", dir, maxFolderDepth)
+	}
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if ignored(e.Name()) {
+			continue
+		}
+		p, key := path.Join(dir, e.Name()), path.Join(rel, e.Name())
+		info, err := fs.Stat(fsys, p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a dangling symlink, or a file removed since ReadDir
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case info.IsDir():
+			if err := readTree(fsys, p, key, files, depth+1); err != nil {
+				return err
+			}
+		case info.Mode().IsRegular():
+			if len(files) >= maxFilesPerDir {
+				return fmt.Errorf("more than %d files", maxFilesPerDir)
+			}
+			data, err := fs.ReadFile(fsys, p)
+			if err != nil {
+				return err
+			}
+			if len(data) > maxFileBytes {
+				return fmt.Errorf("%s: larger than %d bytes", p, maxFileBytes)
+			}
+			files[key] = data
+		}
+	}
+	return nil
+}
+
+// contentHash is the version of an issuer folder: sha256 over its sorted
+// paths and contents.
+func contentHash(files map[string][]byte) string {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	h := sha256.New()
+	for _, p := range paths {
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(files[p]))
+		h.Write(files[p])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
