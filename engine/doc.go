@@ -12,7 +12,10 @@
 //
 // Engine.Handle takes a Request the server has checked for presence and
 // format and answers a Reply. In order: the issuer (113) and the operation
-// (112) are resolved; the device's newest session is read; the session rules
+// (112) are resolved — except that a continue for an issuer unloaded while
+// its operation ran goes on, on the version its session is pinned to, so
+// that removing an issuer never strands a money-moving write; the device's
+// newest session is read; the session rules
 // pick one of: answer without writing (retry, replay, 112, 118, 321, 322 on
 // an ended session), end the session without a step (expiry 322, device
 // failure 221/231/232, 323), or run a step and commit its outcome. A step

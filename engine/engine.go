@@ -90,8 +90,8 @@ func randomID() string {
 // call is one request on its way through the engine.
 type call struct {
 	req         Request
-	issuer      flow.Issuer // the serving version; a continue runs the pinned one
-	operation   string      // canonical name
+	issuer      flow.Issuer // the serving version, nil if unloaded; a continue runs the pinned one
+	operation   string      // canonical name; empty if the issuer is unloaded
 	fingerprint []byte
 	start       time.Time
 }
@@ -107,21 +107,22 @@ func (e *Engine) Handle(ctx context.Context, req Request) (reply Reply) {
 			reply = statusReply("", flow.StatusUnexpectedError)
 		}
 	}()
-	issuer, ok := e.flows.Current(req.IssuerID)
-	if !ok {
+	c := &call{req: req, fingerprint: fingerprint(req), start: e.clock.Now()}
+	issuer, loaded := e.flows.Current(req.IssuerID)
+	switch {
+	case loaded:
+		operation, ok := issuer.Resolve(req.Endpoint, req.Operation, req.PurchaseID != "")
+		if !ok {
+			return statusReply("", flow.StatusBadFormat)
+		}
+		c.issuer, c.operation = issuer, operation
+	case len(req.Responses) == 0:
 		return statusReply("", flow.StatusUnknownIssuer)
 	}
-	operation, ok := issuer.Resolve(req.Endpoint, req.Operation, req.PurchaseID != "")
-	if !ok {
-		return statusReply("", flow.StatusBadFormat)
-	}
-	c := &call{
-		req:         req,
-		issuer:      issuer,
-		operation:   operation,
-		fingerprint: fingerprint(req),
-		start:       e.clock.Now(),
-	}
+	// An issuer unloaded while its operations run still lets them finish:
+	// a continue runs on the version its session is pinned to, and ending
+	// a money-moving operation half-way would leave its purchase UNCERTAIN.
+	// A continue for an issuer that never had a session here gets 118.
 	reply, err := e.serve(ctx, c)
 	if err != nil {
 		e.log.ErrorContext(ctx, "engine: request failed", "error", err.Error(),

@@ -469,6 +469,25 @@ func TestPinnedVersion(t *testing.T) {
 	}
 }
 
+func TestUnloadedIssuerFinishesRunningOperations(t *testing.T) {
+	h := newHarness(t, readFlow())
+	first := h.handle(startRequest())
+	h.flows.Remove(h.issuer.IssuerID)
+
+	other := startRequest()
+	other.DeviceID = "DEVICE-OTHER"
+	wantStatus(t, h.handle(other), flow.StatusUnknownIssuer)
+
+	last := h.handle(answer(startRequest(), first))
+	wantStatus(t, last, flow.StatusOK)
+	if last.SessionID != first.SessionID || last.Balance == nil || h.issuer.Calls() != 2 {
+		t.Fatalf("continue after unload: %+v, %d steps; want it finished on the pinned version", last, h.issuer.Calls())
+	}
+
+	stranger := answer(other, first)
+	wantStatus(t, h.handle(stranger), flow.StatusUnknownSession)
+}
+
 // forgetful is a registry that has lost every version but the serving one.
 type forgetful struct{ *flowtest.Registry }
 
