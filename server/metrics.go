@@ -19,14 +19,38 @@ type metrics struct {
 	handler  fiber.Handler            // serves /metrics
 }
 
+// NewMetricsRegistry returns a registry with the Go and process collectors,
+// for Config.Metrics and for the collectors of the parts built before the
+// server (ReloadCounter).
+func NewMetricsRegistry() (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, fmt.Errorf("server: register Go collector: %w", err)
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, fmt.Errorf("server: register process collector: %w", err)
+	}
+	return reg, nil
+}
+
+// ReloadCounter registers tes_issuer_reloads_total on reg and returns the
+// function that counts one reload, as scripts.Config.OnReload takes it.
+func ReloadCounter(reg *prometheus.Registry) (func(issuerID, result string), error) {
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tes_issuer_reloads_total",
+		Help: "Loads of an issuer folder by issuer and result (loaded, unchanged, failed, removed).",
+	}, []string{"issuer", "result"})
+	if err := reg.Register(reloads); err != nil {
+		return nil, fmt.Errorf("server: register reload counter: %w", err)
+	}
+	return func(issuerID, result string) { reloads.WithLabelValues(issuerID, result).Inc() }, nil
+}
+
 func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	if reg == nil {
-		reg = prometheus.NewRegistry()
-		if err := reg.Register(collectors.NewGoCollector()); err != nil {
-			return nil, fmt.Errorf("server: register Go collector: %w", err)
-		}
-		if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
-			return nil, fmt.Errorf("server: register process collector: %w", err)
+		var err error
+		if reg, err = NewMetricsRegistry(); err != nil {
+			return nil, err
 		}
 	}
 	m := &metrics{

@@ -1,0 +1,59 @@
+// Command tes is the issuer's server for the TSH's Device Gateway API, and
+// the tools around it. Each subcommand lives in its own file; this one only
+// dispatches.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usageText = `Usage: tes <command> [options]
+
+Commands:
+  serve   run the server: Device Gateway API and admin API
+  check   load and compile every issuer's scripts as the server would
+  sim     play the TSH for one operation against a running server
+  bench   measure a server under load
+
+Run "tes <command> --help" for a command's options.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a subcommand and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	switch args[0] {
+	case "serve":
+		signals := make(chan os.Signal, 1)
+		signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(signals)
+		return runServe(context.Background(), args[1:], stdout, stderr, signals)
+	case "check":
+		return runCheck(args[1:], stdout, stderr)
+	case "sim":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return runSim(ctx, args[1:], stdout, stderr)
+	case "bench":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return runBench(ctx, args[1:], stdout, stderr)
+	default:
+		if args[0] != "help" && args[0] != "-h" && args[0] != "--help" && args[0] != "-help" {
+			fmt.Fprintf(stderr, "tes: unknown command %q\n\n", args[0])
+		}
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+}

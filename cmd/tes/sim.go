@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tes-project/tes/felica"
+	"github.com/tes-project/tes/felica/card"
+	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/tsh"
+)
+
+// Exit codes of sim and bench.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// Default cards of tes sim: the DEMO sample phone card with 1000 yen, and
+// the physical card with 3210 yen for reader mode.
+const (
+	simPhoneCard    = "012E4C7A11223344"
+	simPhysicalCard = "0101120012345678"
+)
+
+// simFaults collects repeated --fault flags.
+type simFaults []tsh.Fault
+
+func (f *simFaults) String() string {
+	parts := make([]string, len(*f))
+	for i, fault := range *f {
+		parts[i] = fault.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f *simFaults) Set(text string) error {
+	fault, err := tsh.ParseFault(text)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, fault)
+	return nil
+}
+
+// simConfig is tes sim's command line.
+type simConfig struct {
+	url, adminURL, adminToken string
+	endpoint, operation       string
+	issuer, cardID, device    string
+	purchase, actor           string
+	amount                    int64
+	cardImage, card           string
+	serviceID                 string
+	withoutLEN                bool
+	seed, asJSON              bool
+	expect                    int
+	timeout                   time.Duration
+	faults                    simFaults
+}
+
+func simFlags(cfg *simConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet("tes sim", flag.ContinueOnError)
+	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:8080", "base URL of the server's Device Gateway API")
+	fs.StringVar(&cfg.adminURL, "admin-url", "http://127.0.0.1:8081", "base URL of the server's admin API (for --seed)")
+	fs.StringVar(&cfg.adminToken, "admin-token", os.Getenv("TES_ADMIN_TOKEN"), "bearer token for the admin API (default $TES_ADMIN_TOKEN)")
+	fs.StringVar(&cfg.endpoint, "endpoint", string(flow.EndpointCard), "getCardCommands, getParkCardCommands or getReaderModeCommands")
+	fs.StringVar(&cfg.operation, "operation", "", "operation, e.g. TOPUP, READ, REFUND, PARK, READER_MODE (default: the endpoint's default)")
+	fs.StringVar(&cfg.issuer, "issuer", "DEMO", "issuerId")
+	fs.StringVar(&cfg.cardID, "card-id", "SIM-CARD-1", "cardId in the ledger (not sent in reader mode)")
+	fs.StringVar(&cfg.device, "device", "SIM-DEVICE-1", "deviceId")
+	fs.StringVar(&cfg.purchase, "purchase", "", "purchaseId (default with --seed for TOPUP and REFUND: a fresh one)")
+	fs.StringVar(&cfg.actor, "actor", "tes-sim", "x-actor-id header")
+	fs.Int64Var(&cfg.amount, "amount", 500, "amount of the purchase that --seed creates, yen")
+	fs.StringVar(&cfg.cardImage, "card-image", "demo", `card catalogue: a JSON file in the format of cards/demo.json, or "demo" for the built-in one`)
+	fs.StringVar(&cfg.card, "card", "", "the card of the catalogue to play, by IDm or label (default: "+simPhoneCard+", or "+simPhysicalCard+" in reader mode)")
+	fs.StringVar(&cfg.serviceID, "service-id", "tes sim", "cardContents.cardServiceId in reader mode")
+	fs.BoolVar(&cfg.withoutLEN, "without-len", false, "frames travel without their LEN byte (issuers configured for iOS)")
+	fs.BoolVar(&cfg.seed, "seed", false, "first PUT the card (ACTIVE, its product, the device) and for TOPUP/REFUND the purchase through the admin API")
+	fs.BoolVar(&cfg.asJSON, "json", false, "print the outcome as JSON instead of text")
+	fs.IntVar(&cfg.expect, "expect", 0, "status code that makes the exit status 0")
+	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "timeout of each HTTP request")
+	fs.Var(&cfg.faults, "fault", "inject a fault, repeatable: lose-after-write, fail-before-write, device-error:CODE@N, duplicate@N, pause:DURATION@N (N counts round trips from 1)")
+	return fs
+}
+
+// parseSubcommand parses args with fs. It returns the exit code and false
+// when the command should stop: 0 after --help (usage on stdout), 2 after a
+// bad flag (the error and usage on stderr).
+func parseSubcommand(fs *flag.FlagSet, about string, args []string, stdout, stderr io.Writer) (int, bool) {
+	fs.SetOutput(io.Discard)
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: %s [options]\n\n%s\n\nOptions:\n", fs.Name(), about)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage(stdout)
+		return exitOK, false
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+		usage(stderr)
+		return exitUsage, false
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", fs.Name(), fs.Args())
+		return exitUsage, false
+	}
+	return exitOK, true
+}
+
+const simAbout = `Plays the TSH for one operation against a running tes server, with a virtual
+card: sends the request, runs each command on the card, sends the answers back,
+and prints every round trip decoded. Exits 0 when the final status code equals
+--expect, 1 otherwise, 2 on bad usage.`
+
+// runSim is tes sim.
+func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cfg simConfig
+	if code, ok := parseSubcommand(simFlags(&cfg), simAbout, args, stdout, stderr); !ok {
+		return code
+	}
+	endpoint := flow.Endpoint(cfg.endpoint)
+	switch endpoint {
+	case flow.EndpointCard, flow.EndpointPark, flow.EndpointReaderMode:
+	default:
+		fmt.Fprintf(stderr, "tes sim: unknown --endpoint %q\n", cfg.endpoint)
+		return exitUsage
+	}
+	catalog, err := loadCatalog(cfg.cardImage)
+	if err != nil {
+		fmt.Fprintf(stderr, "tes sim: %v\n", err)
+		return exitUsage
+	}
+	key := cfg.card
+	if key == "" {
+		key = simPhoneCard
+		if endpoint == flow.EndpointReaderMode {
+			key = simPhysicalCard
+		}
+	}
+	img, ok := catalog.Image(key)
+	if !ok {
+		fmt.Fprintf(stderr, "tes sim: no card %q in %s\n", key, cfg.cardImage)
+		return exitUsage
+	}
+	framing := felica.WithLEN
+	if cfg.withoutLEN {
+		framing = felica.WithoutLEN
+	}
+	vcard, err := card.New(catalog.Layout, img, card.Settings{Framing: framing})
+	if err != nil {
+		fmt.Fprintf(stderr, "tes sim: %v\n", err)
+		return exitUsage
+	}
+	op := simOperation(cfg, endpoint, catalog.Layout, img)
+	if cfg.seed {
+		if err := simSeed(ctx, cfg, &op, img); err != nil {
+			fmt.Fprintf(stderr, "tes sim: seed: %v\n", err)
+			return exitFail
+		}
+	}
+	client, err := tsh.NewClient(cfg.url, tsh.ClientOptions{Timeout: cfg.timeout})
+	if err != nil {
+		fmt.Fprintf(stderr, "tes sim: %v\n", err)
+		return exitUsage
+	}
+	defer client.CloseIdleConnections()
+	out, runErr := client.Run(ctx, op, vcard, tsh.Options{Faults: cfg.faults, Framing: framing})
+	if err := simPrint(stdout, out, cfg.asJSON); err != nil {
+		fmt.Fprintf(stderr, "tes sim: print: %v\n", err)
+		return exitFail
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "tes sim: %v\n", runErr)
+		return exitFail
+	}
+	if out.StatusCode != cfg.expect {
+		fmt.Fprintf(stderr, "tes sim: status %d, expected %d\n", out.StatusCode, cfg.expect)
+		return exitFail
+	}
+	return exitOK
+}
+
+// loadCatalog reads --card-image.
+func loadCatalog(source string) (*card.Catalog, error) {
+	if source == "demo" {
+		return card.Demo()
+	}
+	return card.LoadFile(source)
+}
+
+// simOperation is the operation the command line asks for.
+func simOperation(cfg simConfig, endpoint flow.Endpoint, layout card.Layout, img card.Image) tsh.Operation {
+	op := tsh.Operation{
+		Endpoint: endpoint, IssuerID: cfg.issuer, Operation: cfg.operation,
+		DeviceID: cfg.device, ActorID: cfg.actor,
+	}
+	switch endpoint {
+	case flow.EndpointReaderMode:
+		op.CardContents = tsh.Contents(layout, img.IDm, cfg.serviceID)
+	case flow.EndpointCard:
+		op.CardID, op.PurchaseID = cfg.cardID, cfg.purchase
+	default:
+		op.CardID = cfg.cardID
+	}
+	return op
+}
+
+// simSeed provisions the card and, for a money operation, its purchase,
+// inventing a purchaseId when none was given.
+func simSeed(ctx context.Context, cfg simConfig, op *tsh.Operation, img card.Image) error {
+	if op.Endpoint == flow.EndpointReaderMode {
+		return nil
+	}
+	admin, err := tsh.NewAdmin(cfg.adminURL, cfg.adminToken, tsh.ClientOptions{Timeout: cfg.timeout})
+	if err != nil {
+		return err
+	}
+	product, _ := tsh.DemoProductCode(img)
+	if _, err := admin.PutCard(ctx, tsh.CardSeed{IssuerID: op.IssuerID, CardID: op.CardID, ProductCode: product, DeviceID: op.DeviceID}); err != nil {
+		return err
+	}
+	kind := store.PurchaseKind(op.Operation)
+	if kind == "" && op.PurchaseID != "" {
+		kind = store.PurchaseTopUp // the server's default with a purchase
+	}
+	if op.Endpoint != flow.EndpointCard || (kind != store.PurchaseTopUp && kind != store.PurchaseRefund) {
+		return nil
+	}
+	if op.PurchaseID == "" {
+		op.PurchaseID = fmt.Sprintf("SIM-%d", time.Now().UnixNano())
+	}
+	_, err = admin.PutPurchase(ctx, tsh.PurchaseSeed{IssuerID: op.IssuerID, PurchaseID: op.PurchaseID, CardID: op.CardID, Amount: cfg.amount, Kind: kind})
+	return err
+}
+
+func simPrint(w io.Writer, out tsh.Outcome, asJSON bool) error {
+	if !asJSON {
+		return out.WriteText(w)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
