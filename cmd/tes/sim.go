@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,13 +15,6 @@ import (
 	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/tsh"
-)
-
-// Exit codes of sim and bench.
-const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
 )
 
 // Default cards of tes sim: the DEMO sample phone card with 1000 yen, and
@@ -91,33 +83,6 @@ func simFlags(cfg *simConfig) *flag.FlagSet {
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "timeout of each HTTP request")
 	fs.Var(&cfg.faults, "fault", "inject a fault, repeatable: lose-after-write, fail-before-write, device-error:CODE@N, duplicate@N, pause:DURATION@N (N counts round trips from 1)")
 	return fs
-}
-
-// parseSubcommand parses args with fs. It returns the exit code and false
-// when the command should stop: 0 after --help (usage on stdout), 2 after a
-// bad flag (the error and usage on stderr).
-func parseSubcommand(fs *flag.FlagSet, about string, args []string, stdout, stderr io.Writer) (int, bool) {
-	fs.SetOutput(io.Discard)
-	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: %s [options]\n\n%s\n\nOptions:\n", fs.Name(), about)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		usage(stdout)
-		return exitOK, false
-	case err != nil:
-		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
-		usage(stderr)
-		return exitUsage, false
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", fs.Name(), fs.Args())
-		return exitUsage, false
-	}
-	return exitOK, true
 }
 
 const simAbout = `Plays the TSH for one operation against a running tes server, with a virtual
