@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/tes-project/tes/engine"
 	"github.com/tes-project/tes/issuers"
 	"github.com/tes-project/tes/scripts"
@@ -237,12 +239,20 @@ wait:
 		}
 	}
 	// The gateway first: the TSH's requests in flight finish, new ones are
-	// refused; then the admin API.
-	if err := srv.Gateway().ShutdownWithTimeout(drainTimeout); err != nil {
-		cause = errors.Join(cause, fmt.Errorf("drain the Device Gateway API: %w", err))
-	}
-	if err := srv.Admin().ShutdownWithTimeout(drainTimeout); err != nil {
-		cause = errors.Join(cause, fmt.Errorf("drain the admin API: %w", err))
+	// refused; then the admin API. Each listener is closed too: a Shutdown
+	// that comes before fasthttp has registered its listener (a signal right
+	// after start) would otherwise leave it serving.
+	for _, part := range []struct {
+		name string
+		app  *fiber.App
+		ln   net.Listener
+	}{{"the Device Gateway API", srv.Gateway(), gatewayLn}, {"the admin API", srv.Admin(), adminLn}} {
+		if err := part.app.ShutdownWithTimeout(drainTimeout); err != nil {
+			cause = errors.Join(cause, fmt.Errorf("drain %s: %w", part.name, err))
+		}
+		if err := part.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			cause = errors.Join(cause, fmt.Errorf("close the listener of %s: %w", part.name, err))
+		}
 	}
 	log.Info("stopped accepting requests; closing the store")
 	return cause

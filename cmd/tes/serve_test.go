@@ -393,3 +393,14 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// A signal that comes as soon as the server says it serves must still stop
+// it: fiber's Shutdown alone misses a listener fasthttp has not registered yet.
+func TestServeStopsRightAfterStart(t *testing.T) {
+	for range 5 {
+		r := startServe(t)
+		if code := r.stop(t, syscall.SIGTERM); code != 0 {
+			t.Fatalf("exit %d after an immediate SIGTERM:\n%s", code, r.log)
+		}
+	}
+}
