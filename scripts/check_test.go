@@ -43,6 +43,7 @@ func TestCheckNamesFileAndLine(t *testing.T) {
 		{"missing target", brokenManifest, brokenFlow("    a = { next = {\n      { when = \"true\" } } },"), "DEMO/flow.lua", 5, "exactly one of"},
 		{"unknown setting", brokenManifest, brokenFlow("    a = { next = {\n      { when = \"settings.nope > 1\", done = 0 } } },"), "DEMO/flow.lua", 5, "settings.nope"},
 		{"runtime error at load", brokenManifest, "local x = nil\nreturn x.y\n", "DEMO/flow.lua", 2, "non-table"},
+		{"endless loop at load", brokenManifest, "local n = 0\nwhile true do n = n + 1 end\n", "DEMO/flow.lua", 2, "deadline exceeded"},
 		{"manifest unknown key", brokenManifest + "colour: red\n", brokenFlow("    a = { next = { { done = 0 } } },"), "DEMO/issuer.yaml", 8, "unknown key"},
 		{"manifest bad yaml", "id: DEMO\n  systemCode: [\n", "", "DEMO/issuer.yaml", 2, ""},
 		{"manifest bad endpoint", strings.Replace(brokenManifest, "getCardCommands", "getCards", 1), brokenFlow("    a = { next = { { done = 0 } } },"), "DEMO/issuer.yaml", 5, "unknown endpoint"},

@@ -45,6 +45,13 @@ type stepCall struct {
 func newRunner(c *compiled, logger *slog.Logger) (*runner, error) {
 	r := &runner{L: newSandbox(), steps: map[stepKey]luaStep{}, flows: map[string]*lua.LTable{}, logger: logger}
 	r.openModules()
+	// The files' top-level code runs here, at load and whenever the pool
+	// makes a state: one that never returns must fail, not hang a reload,
+	// tes check or a request.
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer cancel()
+	r.L.SetContext(ctx)
+	defer r.L.RemoveContext()
 	for _, lib := range c.libraries {
 		r.L.Push(r.L.NewFunctionFromProto(lib.proto))
 		if err := r.L.PCall(0, 0, nil); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -16,6 +17,10 @@ const (
 	luaRegistryMaxSize  = 1024 * 64
 	luaRegistryGrowStep = 512
 )
+
+// loadTimeout bounds the top-level code of an issuer's files, which only
+// defines tables and functions.
+const loadTimeout = time.Second
 
 // Limits on what scripts hand back and forth.
 const (
