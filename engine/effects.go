@@ -77,6 +77,8 @@ func (l *ledgerChanges) apply(ef flow.Effect) error {
 		c.LastKnownBalance, c.LastCounter = &balance, &counter
 		c.UpdatedAt = l.scope.now
 		return nil
+	case flow.ParkSent:
+		return l.parkSent(ef)
 	case flow.ParkCard:
 		c, err := l.card(orDefault(ef.CardID, l.scope.cardID))
 		if err != nil {
@@ -84,8 +86,11 @@ func (l *ledgerChanges) apply(ef flow.Effect) error {
 		}
 		balance, at := ef.Balance, l.scope.now
 		c.ParkedBalance, c.ParkedAt = &balance, &at
+		c.PendingPark = nil
 		c.UpdatedAt = l.scope.now
 		return nil
+	case flow.TransferSent:
+		return l.transferSent(ef)
 	case flow.CountReaderModeAttempt:
 		l.attempts++
 		return nil
@@ -146,20 +151,86 @@ func (l *ledgerChanges) settle(ef flow.Effect, status store.PurchaseStatus) erro
 	return nil
 }
 
+// parkSent gives the card a pending park before the park write leaves, so
+// that an operation ending without the answer leaves the mark: the next
+// PARK completes a card that says it is parked only when the mark is there.
+func (l *ledgerChanges) parkSent(ef flow.Effect) error {
+	if ef.Balance < 0 || ef.Counter < 0 {
+		return refused("%s with balance %d and counter %d", ef.Kind, ef.Balance, ef.Counter)
+	}
+	c, err := l.card(orDefault(ef.CardID, l.scope.cardID))
+	if err != nil {
+		return err
+	}
+	c.PendingPark = &store.PendingPark{Balance: ef.Balance, Counter: ef.Counter, SessionID: l.scope.sessionID}
+	c.UpdatedAt = l.scope.now
+	return nil
+}
+
+// transferSent keeps a pending account for the physical card before the
+// transfer write leaves: a new one, or the card's pending one overwritten
+// under its id. A new pending account takes the session's id, the one id
+// at hand, which also names the trace that sent the write.
+func (l *ledgerChanges) transferSent(ef flow.Effect) error {
+	idm := orDefault(ef.IDm, l.scope.idm)
+	switch {
+	case idm == "":
+		return refused("%s without an IDm", ef.Kind)
+	case ef.Balance < 0 || ef.Counter < 0:
+		return refused("%s with balance %d and counter %d", ef.Kind, ef.Balance, ef.Counter)
+	}
+	cur, found, err := l.accountOf(idm)
+	if err != nil {
+		return err
+	}
+	if found && !cur.Pending {
+		return refused("an account already holds this physical card's value")
+	}
+	id := l.scope.sessionID
+	if found {
+		id = cur.CardAccountID
+	} else if err := l.idFree(id, idm); err != nil {
+		return err
+	}
+	l.accounts = append(l.accounts, store.Account{
+		IssuerID:        l.scope.issuerID,
+		CardAccountID:   id,
+		IDm:             idm,
+		Balance:         ef.Balance,
+		CreatedAt:       l.scope.now,
+		SessionID:       l.scope.sessionID,
+		Pending:         true,
+		ExpectedCounter: ef.Counter,
+	})
+	return nil
+}
+
+// createAccount creates the account of a physical card, or confirms its
+// pending one. The reply names the account by accountID, the id the
+// engine made for this effect, so a confirmed transfer moves to that id
+// and its pending record says so (ConfirmedAs); the pending record is put
+// first, so that the IDm finds the account.
 func (l *ledgerChanges) createAccount(ef flow.Effect, accountID string) error {
 	idm := orDefault(ef.IDm, l.scope.idm)
-	if idm == "" {
-		return refused("%s without an IDm", ef.Kind)
-	}
-	_, err := l.tx.AccountByIDm(l.scope.issuerID, idm)
 	switch {
-	case err == nil:
-		return refused("an account already holds this physical card's value")
-	case !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("looking up the account of a physical card: %w", err)
+	case idm == "":
+		return refused("%s without an IDm", ef.Kind)
+	case ef.Balance < 0:
+		return refused("%s with balance %d", ef.Kind, ef.Balance)
 	}
-	if slices.ContainsFunc(l.accounts, func(a store.Account) bool { return a.IDm == idm }) {
-		return refused("two accounts for one physical card")
+	cur, found, err := l.accountOf(idm)
+	if err != nil {
+		return err
+	}
+	if found {
+		if !cur.Pending {
+			return refused("an account already holds this physical card's value")
+		}
+		if cur.Balance != ef.Balance {
+			return refused("confirming a transfer of %d yen as an account of %d yen", cur.Balance, ef.Balance)
+		}
+		cur.Pending, cur.ConfirmedAs = false, accountID
+		l.accounts = append(l.accounts, cur)
 	}
 	l.accounts = append(l.accounts, store.Account{
 		IssuerID:      l.scope.issuerID,
@@ -169,6 +240,42 @@ func (l *ledgerChanges) createAccount(ef flow.Effect, accountID string) error {
 		CreatedAt:     l.scope.now,
 		SessionID:     l.scope.sessionID,
 	})
+	return nil
+}
+
+// accountOf is the account the IDm finds, with this step's changes.
+func (l *ledgerChanges) accountOf(idm string) (store.Account, bool, error) {
+	for i := len(l.accounts) - 1; i >= 0; i-- {
+		if l.accounts[i].IDm == idm {
+			return l.accounts[i], true, nil
+		}
+	}
+	a, err := l.tx.AccountByIDm(l.scope.issuerID, idm)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Account{}, false, nil
+	case err != nil:
+		return store.Account{}, false, fmt.Errorf("looking up the account of a physical card: %w", err)
+	}
+	return a, true, nil
+}
+
+// idFree refuses an account id that already names another card's account:
+// one session moves the value of one physical card.
+func (l *ledgerChanges) idFree(id, idm string) error {
+	taken := func(a store.Account) bool { return a.CardAccountID == id && a.IDm != idm }
+	if slices.ContainsFunc(l.accounts, taken) {
+		return refused("one session transfers the value of two physical cards")
+	}
+	a, err := l.tx.Account(l.scope.issuerID, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading account %s: %w", id, err)
+	case taken(a):
+		return refused("one session transfers the value of two physical cards")
+	}
 	return nil
 }
 

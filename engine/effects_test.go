@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -17,12 +18,14 @@ func finalWith(status int, effects ...flow.Effect) flow.Result {
 	return flow.Result{Status: status, Effects: effects}
 }
 
+// readerMode makes a request reader mode on the physical card idm.
+func readerMode(r *engine.Request) {
+	r.Endpoint = flow.EndpointReaderMode
+	r.CardID = ""
+	r.CardContents = &flow.CardContents{SystemCode: 0x80DE, IDm: idm, PMm: "0000000000000000"}
+}
+
 func TestEffects(t *testing.T) {
-	readerMode := func(r *engine.Request) {
-		r.Endpoint = flow.EndpointReaderMode
-		r.CardID = ""
-		r.CardContents = &flow.CardContents{SystemCode: 0x80DE, IDm: idm, PMm: "0000000000000000"}
-	}
 	tests := []struct {
 		name    string
 		request func(*engine.Request)
@@ -66,6 +69,26 @@ func TestEffects(t *testing.T) {
 					return err
 				})
 				if a.CardAccountID != reply.CardAccountID || a.Balance != 2500 || a.SessionID != reply.SessionID {
+					t.Fatalf("account %+v, reply %+v", a, reply)
+				}
+			},
+		},
+		{
+			name:   "park sent, then the card parked in one step",
+			result: finalWith(flow.StatusOK, flow.Effect{Kind: flow.ParkSent, Balance: 800, Counter: 7}, flow.Effect{Kind: flow.ParkCard, Balance: 800}),
+			check: func(t *testing.T, h *harness, _ engine.Reply) {
+				if c := h.card(cardID); c.PendingPark != nil || c.ParkedBalance == nil || *c.ParkedBalance != 800 {
+					t.Fatalf("card %+v, want parked 800 and no pending park", c)
+				}
+			},
+		},
+		{
+			name:    "transfer sent, then the account created in one step",
+			request: readerMode,
+			result: finalWith(flow.StatusOK, flow.Effect{Kind: flow.TransferSent, Balance: 2500, Counter: 9},
+				flow.Effect{Kind: flow.CreateAccount, Balance: 2500}),
+			check: func(t *testing.T, h *harness, reply engine.Reply) {
+				if a := h.accountByIDm(idm); a.CardAccountID != reply.CardAccountID || a.Pending || a.Balance != 2500 {
 					t.Fatalf("account %+v, reply %+v", a, reply)
 				}
 			},
@@ -142,6 +165,50 @@ func TestEffects(t *testing.T) {
 			want:   flow.StatusOperationFailed,
 		},
 		{
+			name:   "park sent for an unknown card",
+			result: flow.Result{Commands: [][]byte{frame(1)}, Effects: []flow.Effect{{Kind: flow.ParkSent, CardID: "CARD-NONE", Balance: 800}}},
+			want:   flow.StatusOperationFailed,
+		},
+		{
+			name:   "park sent with a negative balance",
+			result: flow.Result{Commands: [][]byte{frame(1)}, Effects: []flow.Effect{{Kind: flow.ParkSent, Balance: -1, Counter: 7}}},
+			want:   flow.StatusOperationFailed,
+		},
+		{
+			name:   "transfer sent without an IDm",
+			result: flow.Result{Commands: [][]byte{frame(1)}, Effects: []flow.Effect{{Kind: flow.TransferSent, Balance: 2500, Counter: 9}}},
+			want:   flow.StatusOperationFailed,
+		},
+		{
+			name:    "transfer sent with a negative balance",
+			request: readerMode,
+			result:  flow.Result{Commands: [][]byte{frame(1)}, Effects: []flow.Effect{{Kind: flow.TransferSent, Balance: -2500, Counter: 9}}},
+			want:    flow.StatusOperationFailed,
+		},
+		{
+			name:    "transfer sent for an IDm that has an account",
+			request: readerMode,
+			result: flow.Result{Commands: [][]byte{frame(1)}, Effects: []flow.Effect{
+				{Kind: flow.CountReaderModeAttempt}, {Kind: flow.CreateAccount, Balance: 2500}, {Kind: flow.TransferSent, Balance: 2500, Counter: 9},
+			}},
+			want: flow.StatusOperationFailed,
+		},
+		{
+			name:    "one session transfers two cards",
+			request: readerMode,
+			result: flow.Result{Commands: [][]byte{frame(1)}, Effects: []flow.Effect{
+				{Kind: flow.TransferSent, Balance: 2500, Counter: 9}, {Kind: flow.TransferSent, IDm: "FFFF000000000000", Balance: 100, Counter: 3},
+			}},
+			want: flow.StatusOperationFailed,
+		},
+		{
+			name:    "confirming a transfer with another balance",
+			request: readerMode,
+			result: finalWith(flow.StatusOK, flow.Effect{Kind: flow.TransferSent, Balance: 2500, Counter: 9},
+				flow.Effect{Kind: flow.CreateAccount, Balance: 2600}),
+			want: flow.StatusOperationFailed,
+		},
+		{
 			name:    "account for an IDm that has one",
 			request: readerMode,
 			result: finalWith(flow.StatusOK, flow.Effect{Kind: flow.CreateAccount, IDm: "FFFF000000000000"},
@@ -175,8 +242,16 @@ func TestEffects(t *testing.T) {
 				t.Fatalf("refused reply %+v carries an account or commands", got)
 			}
 			c := h.card(cardID)
-			if c.LastKnownBalance != nil || len(c.Uncertain) != len(cardBefore.Uncertain) {
+			if c.LastKnownBalance != nil || len(c.Uncertain) != len(cardBefore.Uncertain) || c.PendingPark != nil {
 				t.Fatalf("card changed by a refused step: %+v", c)
+			}
+			for _, physical := range []string{idm, "FFFF000000000000"} {
+				if a, found := h.findAccountByIDm(physical); found {
+					t.Fatalf("a refused step wrote account %+v", a)
+				}
+			}
+			if n := h.readerModeAttempts(); n != 0 {
+				t.Fatalf("a refused step counted %d reader-mode attempts", n)
 			}
 			for id, want := range map[string]store.PurchaseStatus{"P-PENDING": store.PurchasePending, "P-APPLIED": store.PurchaseApplied} {
 				if p := h.purchase(id); p.Status != want {
@@ -185,6 +260,159 @@ func TestEffects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// endByDeviceFailure answers reply's batch with no answer and device
+// failure 221, which ends the operation.
+func endByDeviceFailure(h *harness, req engine.Request, reply engine.Reply) {
+	h.t.Helper()
+	req = answer(req, reply)
+	req.Responses[len(req.Responses)-1].Frame = nil
+	req.StatusCode = flow.StatusDeviceUnreachable
+	wantStatus(h.t, h.handle(req), flow.StatusDeviceUnreachable)
+}
+
+func TestParkSentSurvivesTheEndOfTheOperation(t *testing.T) {
+	h := newHarness(t, scripted(
+		flow.Result{Step: "park", Commands: [][]byte{frame(1)}, Effects: []flow.Effect{{Kind: flow.ParkSent, Balance: 1000, Counter: 7}}},
+	))
+	h.seedLedger()
+	sent := h.handle(startRequest())
+	endByDeviceFailure(h, startRequest(), sent)
+	c := h.card(cardID)
+	if p := c.PendingPark; p == nil || p.Balance != 1000 || p.Counter != 7 || p.SessionID != sent.SessionID || c.ParkedBalance != nil {
+		t.Fatalf("after the device failure: card %+v, pending park %+v; want pending 1000 at 7 of %s", c, c.PendingPark, sent.SessionID)
+	}
+
+	// The next operation sees the pending park and completes it.
+	var seen flow.Card
+	h.issuer.Run = func(ctx context.Context, in flow.Input) (flow.Result, error) {
+		c, _, err := in.Ledger.Card(ctx, cardID)
+		seen = c
+		return finalWith(flow.StatusOK, flow.Effect{Kind: flow.ParkCard, Balance: 1000}), err
+	}
+	wantStatus(t, h.handle(startRequest()), flow.StatusOK)
+	if seen.PendingPark == nil || *seen.PendingPark != (flow.PendingPark{Balance: 1000, Counter: 7}) {
+		t.Fatalf("flow saw pending park %+v", seen.PendingPark)
+	}
+	if c := h.card(cardID); c.PendingPark != nil || c.ParkedBalance == nil || *c.ParkedBalance != 1000 {
+		t.Fatalf("after the park: card %+v, want parked 1000 and no pending park", c)
+	}
+}
+
+func TestTransferSent(t *testing.T) {
+	sent := func(balance int64, counter int) flow.Result {
+		return flow.Result{Step: "move", Commands: [][]byte{frame(1)}, Effects: []flow.Effect{{Kind: flow.TransferSent, Balance: balance, Counter: counter}}}
+	}
+	created := finalWith(flow.StatusOK, flow.Effect{Kind: flow.CreateAccount, Balance: 3210})
+	req := startRequest()
+	readerMode(&req)
+
+	t.Run("answered: the account is confirmed under the reply's id", func(t *testing.T) {
+		h := newHarness(t, scripted(sent(3210, 42), created))
+		first := h.handle(req)
+		pending := h.accountByIDm(idm)
+		if !pending.Pending || pending.Balance != 3210 || pending.ExpectedCounter != 42 || pending.CardAccountID != first.SessionID {
+			t.Fatalf("while the write is out: account %+v, want pending 3210 at 42 under id %s", pending, first.SessionID)
+		}
+		done := h.handle(answer(req, first))
+		wantStatus(t, done, flow.StatusOK)
+		h.wantConfirmed(done.CardAccountID, pending.CardAccountID, 3210)
+	})
+
+	t.Run("device failure: the next operation sees the pending account and confirms it", func(t *testing.T) {
+		h := newHarness(t, scripted(sent(3210, 42)))
+		first := h.handle(req)
+		endByDeviceFailure(h, req, first)
+		var seen flow.Account
+		h.issuer.Run = func(ctx context.Context, in flow.Input) (flow.Result, error) {
+			a, _, err := in.Ledger.AccountByIDm(ctx, idm)
+			seen = a
+			return created, err
+		}
+		done := h.handle(req)
+		wantStatus(t, done, flow.StatusOK)
+		if !seen.Pending || seen.ExpectedCounter != 42 || seen.Balance != 3210 {
+			t.Fatalf("flow saw account %+v, want pending 3210 at 42", seen)
+		}
+		h.wantConfirmed(done.CardAccountID, first.SessionID, 3210)
+	})
+
+	t.Run("a new transfer overwrites the pending one under its id", func(t *testing.T) {
+		h := newHarness(t, scripted(sent(3210, 42)))
+		first := h.handle(req)
+		endByDeviceFailure(h, req, first)
+		h.issuer.Run = scripted(sent(3210, 43))
+		second := h.handle(req)
+		a := h.accountByIDm(idm)
+		if !a.Pending || a.CardAccountID != first.SessionID || a.ExpectedCounter != 43 || a.SessionID != second.SessionID {
+			t.Fatalf("account %+v, want pending at 43 under id %s, sent by %s", a, first.SessionID, second.SessionID)
+		}
+	})
+
+	t.Run("a confirmed account is not confirmed again", func(t *testing.T) {
+		h := newHarness(t, scripted(sent(3210, 42), created))
+		h.handle(answer(req, h.handle(req)))
+		h.issuer.Run = scripted(created)
+		wantStatus(t, h.handle(req), flow.StatusOperationFailed)
+	})
+}
+
+// wantConfirmed checks that the IDm finds the confirmed account id with
+// balance, and that the pending record pendingID points at it.
+func (h *harness) wantConfirmed(id, pendingID string, balance int64) {
+	h.t.Helper()
+	if a := h.accountByIDm(idm); a.CardAccountID != id || a.Pending || a.Balance != balance || a.ConfirmedAs != "" {
+		h.t.Fatalf("account %+v, want %s confirmed with %d", a, id, balance)
+	}
+	var old store.Account
+	h.put(func(tx store.Tx) error {
+		var err error
+		old, err = tx.Account(issuerID, pendingID)
+		return err
+	})
+	if old.Pending || old.ConfirmedAs != id {
+		h.t.Fatalf("pending record %+v, want confirmed as %s", old, id)
+	}
+}
+
+func (h *harness) findAccountByIDm(physical string) (store.Account, bool) {
+	h.t.Helper()
+	var a store.Account
+	err := h.store.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		a, err = tx.AccountByIDm(issuerID, physical)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, false
+	}
+	if err != nil {
+		h.t.Fatalf("read account: %v", err)
+	}
+	return a, true
+}
+
+func (h *harness) accountByIDm(physical string) store.Account {
+	h.t.Helper()
+	a, found := h.findAccountByIDm(physical)
+	if !found {
+		h.t.Fatalf("no account for %s", physical)
+	}
+	return a
+}
+
+func (h *harness) readerModeAttempts() int {
+	h.t.Helper()
+	var n int
+	if err := h.store.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		n, err = tx.ReaderModeAttempts(issuerID, deviceID, epoch)
+		return err
+	}); err != nil {
+		h.t.Fatalf("count attempts: %v", err)
+	}
+	return n
 }
 
 // topUpFlow polls, sends the write of P-PENDING, and settles it from the

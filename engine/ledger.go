@@ -35,6 +35,9 @@ func (l ledger) Card(ctx context.Context, cardID string) (flow.Card, bool, error
 			LastKnownBalance: c.LastKnownBalance,
 			ParkedBalance:    c.ParkedBalance,
 		}
+		if p := c.PendingPark; p != nil {
+			out.PendingPark = &flow.PendingPark{Balance: p.Balance, Counter: p.Counter}
+		}
 		for _, id := range c.Uncertain {
 			p, err := tx.Purchase(l.issuerID, id)
 			switch {
@@ -90,12 +93,16 @@ func (l ledger) ReaderModeAttempts(ctx context.Context, deviceID string, since t
 	return n, nil
 }
 
-// AccountByIDm finds the account created from a physical card.
+// AccountByIDm finds the account created from a physical card, or its
+// pending transfer.
 func (l ledger) AccountByIDm(ctx context.Context, idm string) (flow.Account, bool, error) {
 	var out flow.Account
 	err := l.store.View(ctx, func(tx store.Tx) error {
 		a, err := tx.AccountByIDm(l.issuerID, idm)
-		out = flow.Account{CardAccountID: a.CardAccountID, IDm: a.IDm, Balance: a.Balance}
+		out = flow.Account{
+			CardAccountID: a.CardAccountID, IDm: a.IDm, Balance: a.Balance,
+			Pending: a.Pending, ExpectedCounter: a.ExpectedCounter,
+		}
 		return err
 	})
 	return lookup(out, err, "account")

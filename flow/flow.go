@@ -119,6 +119,17 @@ type Card struct {
 	// Uncertain lists purchases whose write was sent and never answered;
 	// the flow settles them before doing anything else.
 	Uncertain []Purchase
+	// PendingPark is set while a park write was sent and no step saw it
+	// applied; nil otherwise. A card that says it is parked while this is
+	// set was parked by that write.
+	PendingPark *PendingPark
+}
+
+// PendingPark is a park write sent and not confirmed: what the card held
+// when it was sent.
+type PendingPark struct {
+	Balance int64
+	Counter int
 }
 
 // Purchase is a ledger purchase as a flow sees it.
@@ -131,11 +142,16 @@ type Purchase struct {
 	ExpectedCounter int
 }
 
-// Account is a card account created in reader mode.
+// Account is a card account created in reader mode. A pending account
+// records a transfer whose write was sent and not confirmed: it holds
+// Balance only once the card shows status transferred with counter
+// ExpectedCounter, and it is never returned as cardAccountId.
 type Account struct {
-	CardAccountID string
-	IDm           string
-	Balance       int64
+	CardAccountID   string
+	IDm             string
+	Balance         int64
+	Pending         bool
+	ExpectedCounter int
 }
 
 // Result is what a step decided.
@@ -174,10 +190,22 @@ const (
 	PurchasePending EffectKind = "PURCHASE_PENDING"
 	// RecordBalance: the card read Balance with execution counter Counter.
 	RecordBalance EffectKind = "RECORD_BALANCE"
-	// ParkCard: the card is parked with Balance stored on the server.
+	// ParkSent: this step's batch carries the write that parks the card,
+	// which holds Balance at counter Counter. The card gets a pending park
+	// until ParkCard, so that the next operation can tell a card parked by
+	// this write from one parked otherwise.
+	ParkSent EffectKind = "PARK_SENT"
+	// ParkCard: the card is parked with Balance stored on the server; it
+	// clears the pending park.
 	ParkCard EffectKind = "PARK_CARD"
+	// TransferSent: this step's batch carries the write that moves Balance
+	// off the physical card IDm; once applied the card's counter will be
+	// Counter. The engine keeps a pending account for the IDm (a new one,
+	// or the pending one overwritten) until CreateAccount confirms it.
+	TransferSent EffectKind = "TRANSFER_SENT"
 	// CreateAccount: a physical card (IDm) was ingested with Balance; the
-	// engine creates the account and returns its id as cardAccountId.
+	// engine creates the account, or confirms the IDm's pending one (whose
+	// balance must be Balance), and returns its id as cardAccountId.
 	CreateAccount EffectKind = "CREATE_ACCOUNT"
 	// CountReaderModeAttempt: one reader-mode attempt of the request's device.
 	CountReaderModeAttempt EffectKind = "COUNT_READER_MODE_ATTEMPT"

@@ -93,6 +93,12 @@ type CardFacts struct {
 	HasBalance bool            `expr:"hasBalance"`
 	Balance    int             `expr:"balance"`
 	Uncertain  []PurchaseFacts `expr:"uncertain"`
+	// ParkPending: a park write was sent and not confirmed; a card that
+	// says it is parked was parked by it. Balance and counter are the
+	// card's when the write was sent (0 when none is pending).
+	ParkPending        bool `expr:"parkPending"`
+	ParkPendingBalance int  `expr:"parkPendingBalance"`
+	ParkPendingCounter int  `expr:"parkPendingCounter"`
 }
 
 // PurchaseFacts is the request's purchase in the ledger.
@@ -107,10 +113,14 @@ type PurchaseFacts struct {
 }
 
 // AccountFacts is the account already made from the card's IDm, if any.
+// A pending one is a transfer sent and not confirmed: its value left the
+// card once the card says transferred with counter ExpectedCounter.
 type AccountFacts struct {
-	Found   bool   `expr:"found"`
-	ID      string `expr:"id"`
-	Balance int    `expr:"balance"`
+	Found           bool   `expr:"found"`
+	ID              string `expr:"id"`
+	Balance         int    `expr:"balance"`
+	Pending         bool   `expr:"pending"`
+	ExpectedCounter int    `expr:"expectedCounter"`
 }
 
 // QuirkEnv is what quirk conditions see: the card as far as it is known.

@@ -100,7 +100,8 @@ func (f *facts) fetch(want factSet) error {
 				return fmt.Errorf("ledger account: %w", err)
 			}
 			if ok {
-				f.account = AccountFacts{Found: true, ID: a.CardAccountID, Balance: int(a.Balance)}
+				f.account = AccountFacts{Found: true, ID: a.CardAccountID, Balance: int(a.Balance),
+					Pending: a.Pending, ExpectedCounter: a.ExpectedCounter}
 			}
 		}
 	}
@@ -134,6 +135,9 @@ func cardFacts(c flow.Card) CardFacts {
 	}
 	for _, p := range c.Uncertain {
 		cf.Uncertain = append(cf.Uncertain, purchaseFacts(p))
+	}
+	if p := c.PendingPark; p != nil {
+		cf.ParkPending, cf.ParkPendingBalance, cf.ParkPendingCounter = true, int(p.Balance), p.Counter
 	}
 	return cf
 }

@@ -107,8 +107,17 @@ func (l *ledger) apply(req flow.Request, effects []flow.Effect) {
 			b := e.Balance
 			c.LastKnownBalance = &b
 			l.cards[cardID] = c
+		case flow.ParkSent:
+			c := l.cards[cardID]
+			c.PendingPark = &flow.PendingPark{Balance: e.Balance, Counter: e.Counter}
+			l.cards[cardID] = c
 		case flow.ParkCard:
 			l.parked[cardID] = e.Balance
+			c := l.cards[cardID]
+			c.PendingPark = nil
+			l.cards[cardID] = c
+		case flow.TransferSent:
+			l.accounts[e.IDm] = flow.Account{CardAccountID: "pending-" + e.IDm, IDm: e.IDm, Balance: e.Balance, Pending: true, ExpectedCounter: e.Counter}
 		case flow.CreateAccount:
 			l.accounts[e.IDm] = flow.Account{CardAccountID: "acct-" + e.IDm, IDm: e.IDm, Balance: e.Balance}
 		case flow.CountReaderModeAttempt:
@@ -132,6 +141,18 @@ type outcome struct {
 // until the flow ends, applying effects to the ledger after every step.
 func run(t testing.TB, reg flow.Registry, l *ledger, c *card.Card, endpoint flow.Endpoint, operation string, req flow.Request) outcome {
 	t.Helper()
+	out, ended := play(t, reg, l, c, endpoint, operation, req, 20)
+	if !ended {
+		t.Fatal("operation did not end in 20 steps")
+	}
+	return out
+}
+
+// play runs at most steps steps of an operation. When the last one sends a
+// batch, the card gets it and the answers go nowhere: the device failed
+// after sending it, and the operation ended without a status (ended false).
+func play(t testing.TB, reg flow.Registry, l *ledger, c *card.Card, endpoint flow.Endpoint, operation string, req flow.Request, steps int) (outcome, bool) {
+	t.Helper()
 	ctx := context.Background()
 	iss, ok := reg.Current("DEMO")
 	if !ok {
@@ -144,7 +165,7 @@ func run(t testing.TB, reg flow.Registry, l *ledger, c *card.Card, endpoint flow
 	req.IssuerID = "DEMO"
 	in := flow.Input{Endpoint: endpoint, Operation: op, Request: req, Ledger: l, Now: now}
 	var out outcome
-	for range 20 {
+	for range steps {
 		res, err := iss.Step(ctx, in)
 		if err != nil {
 			t.Fatalf("step %d: %v", out.steps, err)
@@ -154,7 +175,7 @@ func run(t testing.TB, reg flow.Registry, l *ledger, c *card.Card, endpoint flow
 		out.effects = append(out.effects, res.Effects...)
 		if len(res.Commands) == 0 {
 			out.status, out.message, out.balance = res.Status, res.Message, res.Balance
-			return out
+			return out, true
 		}
 		answers := make([][]byte, len(res.Commands))
 		for i, cmd := range res.Commands {
@@ -166,8 +187,7 @@ func run(t testing.TB, reg flow.Registry, l *ledger, c *card.Card, endpoint flow
 		}
 		in.State, in.Responses = res.State, answers
 	}
-	t.Fatal("operation did not end in 20 steps")
-	return out
+	return out, false
 }
 
 func openDemo(t testing.TB) *scripts.Registry {

@@ -43,7 +43,9 @@ var effectNames = map[string]flow.EffectKind{
 	"purchase_applied":          flow.PurchaseApplied,
 	"purchase_pending":          flow.PurchasePending,
 	"record_balance":            flow.RecordBalance,
+	"park_sent":                 flow.ParkSent,
 	"park_card":                 flow.ParkCard,
+	"transfer_sent":             flow.TransferSent,
 	"create_account":            flow.CreateAccount,
 	"count_reader_mode_attempt": flow.CountReaderModeAttempt,
 	"blacklist_idm":             flow.BlacklistIDm,
@@ -216,7 +218,7 @@ func (r *runner) luaLedgerCard(L *lua.LState) int {
 		return 1
 	}
 	c := f.card
-	t := L.CreateTable(0, 9)
+	t := L.CreateTable(0, 12)
 	t.RawSetString("id", lua.LString(c.ID))
 	t.RawSetString("status", lua.LString(c.Status))
 	t.RawSetString("productCode", lua.LNumber(c.ProductCode))
@@ -231,6 +233,11 @@ func (r *runner) luaLedgerCard(L *lua.LState) int {
 		un.Append(purchaseToLua(L, p))
 	}
 	t.RawSetString("uncertain", un)
+	t.RawSetString("parkPending", lua.LBool(c.ParkPending))
+	if c.ParkPending {
+		t.RawSetString("parkPendingBalance", lua.LNumber(c.ParkPendingBalance))
+		t.RawSetString("parkPendingCounter", lua.LNumber(c.ParkPendingCounter))
+	}
 	L.Push(t)
 	return 1
 }
@@ -262,9 +269,11 @@ func (r *runner) luaLedgerAccount(L *lua.LState) int {
 		L.Push(lua.LNil)
 		return 1
 	}
-	t := L.CreateTable(0, 2)
+	t := L.CreateTable(0, 4)
 	t.RawSetString("id", lua.LString(f.account.ID))
 	t.RawSetString("balance", lua.LNumber(f.account.Balance))
+	t.RawSetString("pending", lua.LBool(f.account.Pending))
+	t.RawSetString("expectedCounter", lua.LNumber(f.account.ExpectedCounter))
 	L.Push(t)
 	return 1
 }

@@ -161,6 +161,20 @@ func TestAdminCards(t *testing.T) {
 	if code != 200 || body["status"] != "BLACKLISTED" || body["lastKnownBalance"] != 700.0 || body["parkedBalance"] != 300.0 || body["deviceId"] != "" {
 		t.Fatalf("update: HTTP %d %v", code, body)
 	}
+	if err := s.store.Update(context.Background(), func(tx store.Tx) error {
+		c, err := tx.Card(issuerID, "CARD-9")
+		if err != nil {
+			return err
+		}
+		c.PendingPark = &store.PendingPark{Balance: 700, Counter: 7, SessionID: "S-PARK"}
+		return tx.PutCard(c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	code, body = s.authed(t, http.MethodGet, "/admin/v1/issuers/DEMO/cards/CARD-9", "")
+	if pending, _ := body["pendingPark"].(map[string]any); code != 200 || pending["balance"] != 700.0 || pending["counter"] != 7.0 || pending["sessionId"] != "S-PARK" {
+		t.Fatalf("card with a pending park: HTTP %d %v", code, body)
+	}
 	code, body = s.authed(t, http.MethodGet, "/admin/v1/issuers/DEMO/cards/NOPE", "")
 	if code != 404 || body["error"] == nil {
 		t.Fatalf("unknown card: HTTP %d %v", code, body)
@@ -302,8 +316,30 @@ func TestAdminBlacklistAndAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, body = s.authed(t, http.MethodGet, "/admin/v1/issuers/DEMO/accounts/ACC-1", "")
-	if code != 200 || body["cardAccountId"] != "ACC-1" || body["balance"] != 4200.0 || body["idm"] != physicalIDm || body["createdAt"] != "2026-11-01T09:30:00Z" {
+	if code != 200 || body["cardAccountId"] != "ACC-1" || body["balance"] != 4200.0 || body["idm"] != physicalIDm ||
+		body["createdAt"] != "2026-11-01T09:30:00Z" || body["status"] != "ACTIVE" {
 		t.Fatalf("account: HTTP %d %v", code, body)
+	}
+	for _, tt := range []struct {
+		account store.Account
+		want    map[string]any
+	}{
+		{store.Account{CardAccountID: "ACC-PENDING", Balance: 3210, Pending: true, ExpectedCounter: 42},
+			map[string]any{"status": "PENDING", "balance": 3210.0, "expectedCounter": 42.0, "confirmedAs": nil}},
+		{store.Account{CardAccountID: "ACC-REPLACED", Balance: 3210, ConfirmedAs: "ACC-1"},
+			map[string]any{"status": "REPLACED", "confirmedAs": "ACC-1", "expectedCounter": nil}},
+	} {
+		a := tt.account
+		a.IssuerID, a.IDm = issuerID, "0A0B0C0D0E0F1012"
+		if err := s.store.Update(context.Background(), func(tx store.Tx) error { return tx.PutAccount(a) }); err != nil {
+			t.Fatal(err)
+		}
+		code, body = s.authed(t, http.MethodGet, "/admin/v1/issuers/DEMO/accounts/"+a.CardAccountID, "")
+		for field, want := range tt.want {
+			if code != 200 || body[field] != want {
+				t.Errorf("%s: HTTP %d, %s %v, want %v (%v)", a.CardAccountID, code, field, body[field], want, body)
+			}
+		}
 	}
 	if code, _ = s.authed(t, http.MethodGet, "/admin/v1/issuers/DEMO/accounts/ACC-2", ""); code != 404 {
 		t.Fatalf("unknown account: HTTP %d", code)

@@ -40,17 +40,33 @@ type cardView struct {
 	LastKnownBalance *int64           `json:"lastKnownBalance"`
 	ParkedBalance    *int64           `json:"parkedBalance"`
 	// UncertainPurchases are purchases whose write was sent and not settled.
-	UncertainPurchases []string  `json:"uncertainPurchases,omitempty"`
-	UpdatedAt          time.Time `json:"updatedAt,omitzero"`
+	UncertainPurchases []string `json:"uncertainPurchases,omitempty"`
+	// PendingPark is a park write sent and not confirmed: support staff see
+	// a card whose value may sit parked on the card and not yet on the
+	// server; the card's next PARK settles it.
+	PendingPark *pendingParkView `json:"pendingPark,omitempty"`
+	UpdatedAt   time.Time        `json:"updatedAt,omitzero"`
+}
+
+// pendingParkView is the card's balance block when the park write was
+// sent, and the session that sent it.
+type pendingParkView struct {
+	Balance   int64  `json:"balance"`
+	Counter   int    `json:"counter"`
+	SessionID string `json:"sessionId"`
 }
 
 func viewCard(c store.Card) cardView {
-	return cardView{
+	v := cardView{
 		IssuerID: c.IssuerID, CardID: c.CardID, Status: c.Status, ProductCode: c.ProductCode,
 		DeviceID: c.DeviceID, Expiry: c.Expiry,
 		LastKnownBalance: c.LastKnownBalance, ParkedBalance: c.ParkedBalance,
 		UncertainPurchases: c.Uncertain, UpdatedAt: c.UpdatedAt,
 	}
+	if p := c.PendingPark; p != nil {
+		v.PendingPark = &pendingParkView{Balance: p.Balance, Counter: p.Counter, SessionID: p.SessionID}
+	}
+	return v
 }
 
 func (in cardInput) validate() error {
@@ -272,14 +288,44 @@ func (s *Server) getBlacklisted(c *fiber.Ctx) error {
 	return c.JSON(blacklistView{IssuerID: issuerID, IDm: idm, Blacklisted: on})
 }
 
+// Account statuses as the admin API shows them.
+const (
+	// accountActive: the account holds its balance.
+	accountActive = "ACTIVE"
+	// accountPending: a transfer write was sent and not confirmed; the
+	// value left the card once the card shows status transferred with
+	// counter expectedCounter, which the card's next reader mode settles.
+	accountPending = "PENDING"
+	// accountReplaced: a pending transfer, since confirmed as the account
+	// confirmedAs; this record holds no value.
+	accountReplaced = "REPLACED"
+)
+
 // accountView is a card account made in reader mode.
 type accountView struct {
-	IssuerID      string    `json:"issuerId"`
-	CardAccountID string    `json:"cardAccountId"`
-	Balance       int64     `json:"balance"`
-	IDm           string    `json:"idm"`
-	CreatedAt     time.Time `json:"createdAt"`
-	SessionID     string    `json:"sessionId,omitempty"`
+	IssuerID        string    `json:"issuerId"`
+	CardAccountID   string    `json:"cardAccountId"`
+	Status          string    `json:"status"`
+	Balance         int64     `json:"balance"`
+	IDm             string    `json:"idm"`
+	CreatedAt       time.Time `json:"createdAt"`
+	SessionID       string    `json:"sessionId,omitempty"`
+	ExpectedCounter int       `json:"expectedCounter,omitempty"` // PENDING only
+	ConfirmedAs     string    `json:"confirmedAs,omitempty"`     // REPLACED only
+}
+
+func viewAccount(a store.Account) accountView {
+	v := accountView{
+		IssuerID: a.IssuerID, CardAccountID: a.CardAccountID, Status: accountActive, Balance: a.Balance,
+		IDm: a.IDm, CreatedAt: a.CreatedAt, SessionID: a.SessionID,
+	}
+	switch {
+	case a.Pending:
+		v.Status, v.ExpectedCounter = accountPending, a.ExpectedCounter
+	case a.ConfirmedAs != "":
+		v.Status, v.ConfirmedAs = accountReplaced, a.ConfirmedAs
+	}
+	return v
 }
 
 func (s *Server) getAccount(c *fiber.Ctx) error {
@@ -295,10 +341,7 @@ func (s *Server) getAccount(c *fiber.Ctx) error {
 	if err != nil {
 		return storeError(err, "account")
 	}
-	return c.JSON(accountView{
-		IssuerID: a.IssuerID, CardAccountID: a.CardAccountID, Balance: a.Balance,
-		IDm: a.IDm, CreatedAt: a.CreatedAt, SessionID: a.SessionID,
-	})
+	return c.JSON(viewAccount(a))
 }
 
 // issuerAnd reads the issuerId path parameter and one more identifier.

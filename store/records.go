@@ -124,11 +124,23 @@ type Card struct {
 	LastKnownBalance *int64 `json:"lastKnownBalance,omitempty"`
 	LastCounter      *int   `json:"lastCounter,omitempty"`
 	ParkedBalance    *int64 `json:"parkedBalance,omitempty"`
+	// PendingPark is set while a park write was sent and not confirmed;
+	// parking the card (ParkedBalance) clears it.
+	PendingPark *PendingPark `json:"pendingPark,omitempty"`
 	// Uncertain lists purchases of this card whose money-moving write was
 	// sent and not yet answered or settled, oldest first.
 	Uncertain []string   `json:"uncertain,omitempty"`
 	UpdatedAt time.Time  `json:"updatedAt,omitzero"`
 	ParkedAt  *time.Time `json:"parkedAt,omitempty"`
+}
+
+// PendingPark is a park write sent and not confirmed.
+type PendingPark struct {
+	// Balance and Counter are the card's balance block when the write was
+	// sent; parking does not change them.
+	Balance   int64  `json:"balance"`
+	Counter   int    `json:"counter"`
+	SessionID string `json:"sessionId"` // the session that sent the write
 }
 
 // PurchaseKind says which way a purchase moves money.
@@ -168,13 +180,22 @@ type Purchase struct {
 }
 
 // Account is a card account created in reader mode from a physical card.
+//
+// A pending account records a transfer whose write was sent and not
+// confirmed: the value left the card once the card shows status
+// transferred with counter ExpectedCounter. Confirming it writes the
+// account under a new id and marks the pending record ConfirmedAs that id;
+// such a record holds no value of its own.
 type Account struct {
-	IssuerID      string    `json:"issuerId"`
-	CardAccountID string    `json:"cardAccountId"`
-	IDm           string    `json:"idm"`
-	Balance       int64     `json:"balance"`
-	CreatedAt     time.Time `json:"createdAt"`
-	SessionID     string    `json:"sessionId,omitempty"`
+	IssuerID        string    `json:"issuerId"`
+	CardAccountID   string    `json:"cardAccountId"`
+	IDm             string    `json:"idm"`
+	Balance         int64     `json:"balance"`
+	CreatedAt       time.Time `json:"createdAt"`
+	SessionID       string    `json:"sessionId,omitempty"`
+	Pending         bool      `json:"pending,omitempty"`
+	ExpectedCounter int       `json:"expectedCounter,omitempty"`
+	ConfirmedAs     string    `json:"confirmedAs,omitempty"`
 }
 
 // ScriptVersion is the full source of one version of an issuer's folder.

@@ -69,13 +69,27 @@ function common.decode_card(ctx, info, balance)
   v.info = bin.hex(info)
 end
 
+-- read_info_balance asks for the info and balance blocks, labelled "card".
+function common.read_info_balance(ctx)
+  felica.read{ as = "card", blocks = { { common.INFO_RO, 0 }, { common.BALANCE_RO, 0 } } }
+end
+
+-- decode_answer decodes the "card" answer into variables when it has both
+-- blocks.
+function common.decode_answer(ctx)
+  local card = ctx.resp.card
+  if card.ok and #card.blocks == 2 then
+    common.decode_card(ctx, card.blocks[1], card.blocks[2])
+  end
+end
+
 -- read_card reads info and balance (and, with history, the newest history
 -- records in a second command of the same batch).
 function common.read_card(next_step, with_history)
   return {
     read = {
       run = function(ctx)
-        felica.read{ as = "card", blocks = { { common.INFO_RO, 0 }, { common.BALANCE_RO, 0 } } }
+        common.read_info_balance(ctx)
         if with_history then
           local blocks = {}
           for i = 0, ctx.quirk.historyBlocks - 1 do
@@ -84,12 +98,7 @@ function common.read_card(next_step, with_history)
           felica.read{ as = "history", blocks = blocks }
         end
       end,
-      after = function(ctx)
-        local card = ctx.resp.card
-        if card.ok and #card.blocks == 2 then
-          common.decode_card(ctx, card.blocks[1], card.blocks[2])
-        end
-      end,
+      after = common.decode_answer,
       next = {
         { when = "!resp.card.answered || !resp.card.valid", fail = 911, message = "card did not answer the read" },
         { when = "resp.card.sf2 == 0xA6", fail = 173, message = "card lacks a DEMO service" },
@@ -101,20 +110,34 @@ function common.read_card(next_step, with_history)
   }
 end
 
--- card_checks applies what the card itself says.
-function common.card_checks(next_step)
+-- reread is a step that reads info and balance back after a write whose
+-- answer was lost or garbled, and decides by next whether the card applied
+-- it. The variables then hold what the card says now.
+function common.reread(next)
+  return { run = common.read_info_balance, after = common.decode_answer, next = next }
+end
+
+-- card_checks applies what the card itself says. first, optional, lists
+-- guards tried before the others.
+function common.card_checks(next_step, first)
+  local next = {}
+  local function add(guards)
+    for _, guard in ipairs(guards) do
+      next[#next + 1] = guard
+    end
+  end
+  add(first or {})
+  add({
+    { when = "vars.status == 1", fail = 160, message = "card is parked" },
+    { when = "vars.status == 3", fail = 159, message = "card is blocked" },
+    { when = "vars.status == 2", fail = 160, message = "card value was transferred" },
+    { when = "vars.inStation == 1", fail = 178 },
+    { when = "vars.expiryDay != 0xFFFF && vars.expiryDay < today", fail = 191, message = "card expired" },
+    { when = "card.found && len(card.uncertain) > 0", go = "settle" },
+    { go = next_step },
+  })
   return {
-    checks = {
-      next = {
-        { when = "vars.status == 1", fail = 160, message = "card is parked" },
-        { when = "vars.status == 3", fail = 159, message = "card is blocked" },
-        { when = "vars.status == 2", fail = 160, message = "card value was transferred" },
-        { when = "vars.inStation == 1", fail = 178 },
-        { when = "vars.expiryDay != 0xFFFF && vars.expiryDay < today", fail = 191, message = "card expired" },
-        { when = "card.found && len(card.uncertain) > 0", go = "settle" },
-        { go = next_step },
-      },
-    },
+    checks = { next = next },
     -- settle: a write whose answer never came is applied when the card's
     -- counter reached the one it would have produced (CONTRACT.md §1.6).
     settle = {
