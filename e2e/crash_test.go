@@ -17,6 +17,7 @@ import (
 
 	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/server"
+	"github.com/tes-project/tes/server/openapitest"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/tsh"
 )
@@ -127,7 +128,7 @@ func newCrashStack(t *testing.T, bin string) *crashStack {
 	t.Helper()
 	c := &crashStack{stack: &stack{}, bin: bin, addrs: tesAddrs{gateway: freeAddr(t), admin: freeAddr(t), data: t.TempDir()}}
 	c.proc = startTes(t, bin, c.addrs)
-	c.connect(t, newContract(t).proxy(t, "http://"+c.addrs.gateway), "http://"+c.addrs.admin)
+	c.connect(t, proxy(t, openapitest.New(t), "http://"+c.addrs.gateway), "http://"+c.addrs.admin)
 	return c
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/server"
+	"github.com/tes-project/tes/server/openapitest"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/tsh"
 	"github.com/tes-project/tes/tsh/local"
@@ -72,7 +73,7 @@ func newStack(t *testing.T) *stack {
 		}
 	})
 	s.adminURL = srv.AdminURL
-	s.connect(t, newContract(t).proxy(t, srv.GatewayURL), srv.AdminURL)
+	s.connect(t, proxy(t, openapitest.New(t), srv.GatewayURL), srv.AdminURL)
 	return s
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/server/openapitest"
 )
 
 // TestHappyPathOverHTTP plays the TSH over real HTTP for the three
@@ -22,17 +23,17 @@ func TestHappyPathOverHTTP(t *testing.T) {
 	s := newStack(t)
 	gatewayURL := listen(t, s.server.Gateway())
 	adminURL := listen(t, s.server.Admin())
-	api := newContract(t)
+	api := openapitest.New(t)
 
 	send := func(t *testing.T, c call) answer {
 		t.Helper()
-		api.checkRequest(t, c)
+		api.CheckRequest(t, c.request("http://tes.test"))
 		resp, err := http.DefaultClient.Do(c.request(gatewayURL))
 		if err != nil {
 			t.Fatalf("POST %s: %v", c.endpoint, err)
 		}
 		a := readAnswer(t, resp)
-		api.checkReply(t, c.endpoint, a)
+		api.CheckReply(t, http.MethodPost, base+c.endpoint, a.status, a.header, a.raw)
 		if a.status != 200 {
 			t.Fatalf("HTTP %d: %s", a.status, a.raw)
 		}

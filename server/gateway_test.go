@@ -11,6 +11,7 @@ import (
 	"github.com/tes-project/tes/engine"
 	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/server"
+	"github.com/tes-project/tes/server/openapitest"
 	"github.com/tes-project/tes/store"
 )
 
@@ -31,7 +32,7 @@ func TestFaultIsJSON500(t *testing.T) {
 	if strings.Contains(string(got.raw), "boom") {
 		t.Errorf("the panic leaked to the caller: %s", got.raw)
 	}
-	newContract(t).checkReply(t, "getCardCommands", got)
+	openapitest.New(t).CheckReply(t, http.MethodPost, base+"getCardCommands", got.status, got.header, got.raw)
 }
 
 // TestRoutingMissesAreJSON: unknown paths and methods keep their HTTP code

@@ -10,17 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -323,63 +318,6 @@ var (
 		"areaCodeList": []any{map[string]any{"areaCode": "1000", "keyVersion": "0001"}},
 	}}
 )
-
-// contract validates gateway traffic against server.OpenAPI.
-type contract struct {
-	router routers.Router
-}
-
-func newContract(t testing.TB) contract {
-	t.Helper()
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(server.OpenAPI())
-	if err != nil {
-		t.Fatalf("load OpenAPI: %v", err)
-	}
-	if err := doc.Validate(loader.Context); err != nil {
-		t.Fatalf("OpenAPI document: %v", err)
-	}
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatalf("OpenAPI router: %v", err)
-	}
-	return contract{router: router}
-}
-
-// input finds req's route; the body is put back for the caller.
-func (c contract) input(t testing.TB, req *http.Request) *openapi3filter.RequestValidationInput {
-	t.Helper()
-	route, params, err := c.router.FindRoute(req)
-	if err != nil {
-		t.Fatalf("no route for %s %s: %v", req.Method, req.URL, err)
-	}
-	return &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route}
-}
-
-// checkRequest validates a request the test is about to send.
-func (c contract) checkRequest(t testing.TB, call call) {
-	t.Helper()
-	req := call.request("http://tes.test")
-	if err := openapi3filter.ValidateRequest(context.Background(), c.input(t, req)); err != nil {
-		t.Errorf("request breaks the OpenAPI document: %v\n%s", err, call.body)
-	}
-}
-
-// checkReply validates a reply to a call on endpoint.
-func (c contract) checkReply(t testing.TB, endpoint string, a answer) {
-	t.Helper()
-	probe := httptest.NewRequest(http.MethodPost, "http://tes.test"+base+endpoint, nil)
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: c.input(t, probe),
-		Status:                 a.status,
-		Header:                 a.header,
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
-	}
-	in.SetBodyBytes(a.raw)
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("reply breaks the OpenAPI document: %v\n%s", err, a.raw)
-	}
-}
 
 // doTCP runs c against the gateway app on a loopback listener. It writes
 // the request on a raw connection while it reads the answer, because the

@@ -3,10 +3,12 @@ package server_test
 import (
 	"bytes"
 	"compress/gzip"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/server/openapitest"
 )
 
 // TestMalformedRequestsChangeNothing sends every malformed request we could
@@ -185,7 +187,7 @@ func TestMalformedRequestsChangeNothing(t *testing.T) {
 		}, want: 321},
 		{name: "open session, bad hex still refused first", started: true, bodyFor: withResponse("0G"), want: 112},
 	}
-	api := newContract(t)
+	api := openapitest.New(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStack(t)
@@ -229,7 +231,7 @@ func TestMalformedRequestsChangeNothing(t *testing.T) {
 			if s.demo.Calls() != steps {
 				t.Errorf("the flow ran %d more steps", s.demo.Calls()-steps)
 			}
-			api.checkReply(t, endpoint, got)
+			api.CheckReply(t, http.MethodPost, base+endpoint, got.status, got.header, got.raw)
 		})
 	}
 }
