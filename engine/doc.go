@@ -29,7 +29,10 @@
 // applied purchase applied again) writes nothing and ends the operation 911.
 // WriteSent makes a purchase UNCERTAIN in the same commit that sends the
 // write, so an operation that ends without the answer leaves it UNCERTAIN
-// with the counter to settle it by (CONTRACT.md §1.6).
+// with the counter to settle it by (CONTRACT.md §1.6). ParkSent and
+// TransferSent do the same for the value a park or a reader-mode transfer
+// moves: a pending park on the card, a pending account for the IDm, which
+// the next operation completes or discards by reading the card.
 //
 // Engine.Sweep closes sessions whose TTL passed and purges ended ones past
 // their retention; Engine.RunSweeper runs it periodically.
