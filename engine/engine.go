@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/tes-project/tes/clock"
@@ -34,6 +35,10 @@ type Config struct {
 	Retention time.Duration
 	// NewID makes session and account ids; default 128 random bits in hex.
 	NewID func() string
+	// MaxConcurrentSteps bounds the flow steps running at once; default
+	// twice GOMAXPROCS. Steps are CPU work: more at once only makes each
+	// take longer.
+	MaxConcurrentSteps int
 }
 
 // Engine applies the session rules and runs steps. Safe for concurrent use:
@@ -47,6 +52,7 @@ type Engine struct {
 	retention time.Duration
 	newID     func() string
 	devices   deviceLocks
+	stepSlots chan struct{} // one token per running step
 }
 
 // New returns an Engine over cfg, with defaults filled in.
@@ -78,6 +84,11 @@ func New(cfg Config) (*Engine, error) {
 	if e.newID == nil {
 		e.newID = randomID
 	}
+	steps := cfg.MaxConcurrentSteps
+	if steps <= 0 {
+		steps = 2 * runtime.GOMAXPROCS(0)
+	}
+	e.stepSlots = make(chan struct{}, steps)
 	return e, nil
 }
 

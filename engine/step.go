@@ -125,7 +125,19 @@ func (e *Engine) outcome(c *call, iss flow.Issuer, base store.Session, res flow.
 // runStep runs one step under the issuer's step timeout. The step runs on
 // its own goroutine so that one which ignores its context, or panics, still
 // gives the request back on time.
+//
+// At most Config.MaxConcurrentSteps steps run at once, and a step's time
+// limit starts when it gets its turn: with hundreds of requests in flight
+// on a few cores, a limit that also counted the wait for a core would fail
+// sound scripts (921) under load, while one that counts only the step's
+// own run still stops a runaway script.
 func (e *Engine) runStep(ctx context.Context, iss flow.Issuer, in flow.Input) (flow.Result, error) {
+	select {
+	case e.stepSlots <- struct{}{}:
+		defer func() { <-e.stepSlots }()
+	case <-ctx.Done():
+		return flow.Result{}, fmt.Errorf("waiting for a turn to run the step: %w", ctx.Err())
+	}
 	limit := iss.Settings().StepTimeout
 	if limit <= 0 {
 		limit = defaultStepTimeout

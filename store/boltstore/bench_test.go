@@ -18,9 +18,9 @@ var commitModes = []struct {
 	name string
 	opts boltstore.Options
 }{
-	{"Alone", boltstore.Options{}},
-	{"GroupCommit200us", boltstore.Options{GroupCommit: 200 * time.Microsecond}},
-	{"GroupCommit1ms", boltstore.Options{GroupCommit: time.Millisecond}},
+	{"Alone", boltstore.Options{CommitAlone: true}},
+	{"Group", boltstore.Options{}},
+	{"GroupLinger1ms", boltstore.Options{GroupCommit: time.Millisecond}},
 }
 
 // reportCommits adds commits/op (each commit is two fdatasyncs: pages, then

@@ -32,11 +32,16 @@ const DefaultTimeout = time.Second
 type Options struct {
 	// Timeout is how long Open waits for the file lock (0: DefaultTimeout).
 	Timeout time.Duration
-	// GroupCommit, when positive, lets concurrent Updates share one commit
-	// and its fsyncs (bbolt's DB.Batch): an Update waits up to GroupCommit
-	// for others to join it. It pays under concurrent load and costs a lone
-	// writer up to GroupCommit of latency; the benchmarks have figures.
-	// Zero: every Update commits alone, at once.
+	// CommitAlone makes every Update commit in a transaction of its own,
+	// with its own fsyncs. By default concurrent Updates share commits: the
+	// ones that arrive while a commit is in flight commit together next,
+	// which costs a lone writer nothing and lets throughput grow with the
+	// number of writers instead of queueing them behind the disk.
+	CommitAlone bool
+	// GroupCommit, when positive, makes the writer wait that long after the
+	// first Update of a group for others to join it. Zero (the default) adds
+	// no wait: a group is what queued during the previous commit. Ignored
+	// with CommitAlone.
 	GroupCommit time.Duration
 	// Logger receives open and close events (nil: discard).
 	Logger *slog.Logger
@@ -46,11 +51,11 @@ type Options struct {
 // bbolt allows one read-write transaction at a time and any number of
 // read-only ones beside it.
 type Store struct {
-	db          *bolt.DB
-	path        string
-	groupCommit bool
-	log         *slog.Logger
-	closed      atomic.Bool // set once by Close; later calls fail with store.ErrClosed
+	db     *bolt.DB
+	path   string
+	writer *committer // nil with Options.CommitAlone
+	log    *slog.Logger
+	closed atomic.Bool // set once by Close; later calls fail with store.ErrClosed
 }
 
 var _ store.Store = (*Store)(nil)
@@ -73,18 +78,23 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := db.Update(createBuckets); err != nil {
 		return nil, errors.Join(fmt.Errorf("boltstore: create buckets in %s: %w", path, err), db.Close())
 	}
-	if opts.GroupCommit > 0 {
-		db.MaxBatchDelay = opts.GroupCommit
+	s := &Store{db: db, path: path, log: opts.Logger}
+	if !opts.CommitAlone {
+		s.writer = startCommitter(db, opts.GroupCommit)
 	}
-	opts.Logger.Info("store opened", "path", path, "groupCommit", opts.GroupCommit)
-	return &Store{db: db, path: path, groupCommit: opts.GroupCommit > 0, log: opts.Logger}, nil
+	opts.Logger.Info("store opened", "path", path, "commitAlone", opts.CommitAlone, "groupCommit", opts.GroupCommit)
+	return s, nil
 }
 
-// Close releases the file. It waits for running transactions to end. Later
-// calls, Close included, fail with store.ErrClosed.
+// Close releases the file. It waits for running transactions, and Updates
+// already queued, to end. Later calls, Close included, fail with
+// store.ErrClosed.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return fmt.Errorf("boltstore: close %s: %w", s.path, store.ErrClosed)
+	}
+	if s.writer != nil {
+		s.writer.stop()
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
@@ -104,15 +114,16 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 
 // Update runs fn in a read-write transaction, commits and fsyncs when fn
 // returns nil, rolls back otherwise. Write transactions run one at a time.
-// With Options.GroupCommit, concurrent Updates share a transaction: fn then
-// runs again, in a new transaction, when another closure of its group
-// fails, and alone when fn itself fails. Safe for concurrent use.
+// Unless Options.CommitAlone, concurrent Updates share a transaction: fn
+// then runs again, in a new transaction, when another closure of its group
+// fails first, and its own error fails only this Update. Either way it
+// returns only once its commit is fsynced. Safe for concurrent use.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	if s.groupCommit {
-		return s.translate(s.db.Batch(wrap(fn)))
+	if s.writer != nil {
+		return s.translate(s.writer.update(wrap(fn)))
 	}
 	return s.translate(s.db.Update(wrap(fn)))
 }
@@ -128,7 +139,7 @@ func (s *Store) ready(ctx context.Context) error {
 // translate maps bbolt's "not open" (a Close that won the race against
 // ready) to store.ErrClosed.
 func (s *Store) translate(err error) error {
-	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) || errors.Is(err, errCommitterStopped) {
 		return fmt.Errorf("boltstore: %s: %w", s.path, store.ErrClosed)
 	}
 	return err

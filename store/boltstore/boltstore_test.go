@@ -31,14 +31,21 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func TestConformanceGroupCommit(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		st, err := boltstore.Open(filepath.Join(t.TempDir(), "tes.db"), boltstore.Options{GroupCommit: time.Millisecond})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		return st
-	})
+func TestConformanceOtherModes(t *testing.T) {
+	for name, opts := range map[string]boltstore.Options{
+		"CommitAlone":       {CommitAlone: true},
+		"GroupCommitLinger": {GroupCommit: time.Millisecond},
+	} {
+		t.Run(name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store {
+				st, err := boltstore.Open(filepath.Join(t.TempDir(), "tes.db"), opts)
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				return st
+			})
+		})
+	}
 }
 
 var t0 = time.Date(2031, 4, 5, 6, 7, 8, 123456789, time.UTC)

@@ -4,7 +4,9 @@
 // # Basics
 //
 // Open takes the file lock (waiting at most Options.Timeout) and creates the
-// buckets. Records are JSON values keyed by their ids; composite keys join
+// buckets. Records are JSON values keyed by their ids, except sessions, which
+// are read and written on every request and are kept in a compact binary
+// form (codec.go; JSON sessions of earlier files still read); composite keys join
 // ids with a NUL byte, which is why ids may not contain one. Sessions carry
 // five indexes kept consistent by PutSession and PurgeEnded:
 //
@@ -25,10 +27,13 @@
 //     offline (bbolt compact).
 //   - A second process (or a second Open in the same process) waits for the
 //     lock and fails with ErrLocked after Options.Timeout.
-//   - Every commit costs two fdatasyncs. By default each Update commits
-//     alone; Options.GroupCommit makes concurrent Updates share commits
-//     (fewer fsyncs, more throughput) at the price of a short wait for a lone
-//     writer, and closures that may run more than once.
+//   - Every commit costs two fdatasyncs. One writer goroutine commits for
+//     all Updates: those that queue while a commit is in flight share the
+//     next one (group commit without a timer: a lone writer waits for
+//     nobody, a crowd shares fsyncs). A closure may therefore run more than
+//     once, when a closure before it in its group fails; its own error
+//     fails only its own Update. Options.CommitAlone restores one commit per
+//     Update.
 //   - Durability is fsync's: a killed process loses nothing it was told was
 //     committed; a lying disk cache is beyond its reach.
 //   - Reader-mode attempts are never deleted.

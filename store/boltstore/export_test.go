@@ -27,3 +27,10 @@ func CheckFile(s *Store) error {
 		return errors.Join(errs...)
 	})
 }
+
+// QueuedUpdates counts the Updates waiting for the writer.
+func QueuedUpdates(s *Store) int {
+	s.writer.mu.Lock()
+	defer s.writer.mu.Unlock()
+	return len(s.writer.queue)
+}

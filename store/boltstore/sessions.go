@@ -38,15 +38,43 @@ var sessionIndexes = [...]sessionIndex{
 }
 
 func (t *tx) Session(id string) (store.Session, error) {
-	var s store.Session
 	if err := t.usable("Session"); err != nil {
-		return s, err
+		return store.Session{}, err
 	}
 	if err := checkID("session id", id); err != nil {
-		return s, err
+		return store.Session{}, err
 	}
-	err := t.mustGet(bucketSessions, []byte(id), &s, fmt.Sprintf("session %q", id))
+	s, found, err := t.session([]byte(id))
+	if err == nil && !found {
+		err = fmt.Errorf("boltstore: session %q: %w", id, store.ErrNotFound)
+	}
 	return s, err
+}
+
+// session decodes the stored session id and reports whether there is one.
+func (t *tx) session(id []byte) (store.Session, bool, error) {
+	data := t.btx.Bucket(bucketSessions).Get(id)
+	if data == nil {
+		return store.Session{}, false, nil
+	}
+	s, err := decodeSession(data)
+	if err != nil {
+		return store.Session{}, true, fmt.Errorf("boltstore: decode session %q: %w", id, err)
+	}
+	return s, true, nil
+}
+
+// sessionHead decodes the head of the stored session id, if there is one.
+func (t *tx) sessionHead(id []byte) (sessionHead, bool, error) {
+	data := t.btx.Bucket(bucketSessions).Get(id)
+	if data == nil {
+		return sessionHead{}, false, nil
+	}
+	h, err := decodeSessionHead(data)
+	if err != nil {
+		return sessionHead{}, true, fmt.Errorf("boltstore: decode session %q: %w", id, err)
+	}
+	return h, true, nil
 }
 
 func (t *tx) DeviceSession(issuerID, deviceID string) (store.Session, error) {
@@ -66,8 +94,7 @@ func (t *tx) DeviceSession(issuerID, deviceID string) (store.Session, error) {
 // indexed loads the session an index entry names. A missing one is a broken
 // index, not ErrNotFound.
 func (t *tx) indexed(index, id []byte) (store.Session, error) {
-	var s store.Session
-	found, err := t.get(bucketSessions, id, &s)
+	s, found, err := t.session(id)
 	if err == nil && !found {
 		err = fmt.Errorf("boltstore: %s names session %q, which does not exist", index, id)
 	}
@@ -100,11 +127,11 @@ func (t *tx) PutSession(s store.Session) error {
 	if err := validateSession(s); err != nil {
 		return err
 	}
-	var old store.Session
-	found, err := t.get(bucketSessions, []byte(s.ID), &old)
+	head, found, err := t.sessionHead([]byte(s.ID))
 	if err != nil {
 		return err
 	}
+	old := head.session(s.ID)
 	if old.Revision != s.Revision-1 {
 		return fmt.Errorf("boltstore: put session %q at revision %d over stored revision %d: %w",
 			s.ID, s.Revision, old.Revision, store.ErrConflict)
@@ -112,8 +139,8 @@ func (t *tx) PutSession(s store.Session) error {
 	if found && (old.IssuerID != s.IssuerID || old.DeviceID != s.DeviceID) {
 		return fmt.Errorf("boltstore: session %q changes issuer or device: %w", s.ID, store.ErrInvalid)
 	}
-	if err := t.put(bucketSessions, []byte(s.ID), s); err != nil {
-		return err
+	if err := t.btx.Bucket(bucketSessions).Put([]byte(s.ID), encodeSession(nil, s)); err != nil {
+		return fmt.Errorf("boltstore: put session %q: %w", s.ID, err)
 	}
 	for _, ix := range sessionIndexes {
 		if err := t.moveIndexEntry(ix, old, found, s); err != nil {
@@ -150,8 +177,7 @@ func (t *tx) pointDeviceAt(s store.Session) error {
 	b := t.btx.Bucket(bucketDeviceNewest)
 	key := joinKey(false, s.IssuerID, s.DeviceID)
 	if current := b.Get(key); current != nil && string(current) != s.ID {
-		var other store.Session
-		found, err := t.get(bucketSessions, current, &other)
+		other, found, err := t.sessionHead(current)
 		if err != nil {
 			return err
 		}
@@ -238,11 +264,14 @@ func (t *tx) PurgeEnded(before time.Time, limit int) (int, error) {
 		ids = append(ids, string(k[timeKeyLen:]))
 	}
 	for _, id := range ids {
-		s, err := t.indexed(bucketEndedByPurge, []byte(id))
+		head, found, err := t.sessionHead([]byte(id))
+		if err == nil && !found {
+			err = fmt.Errorf("boltstore: %s names session %q, which does not exist", bucketEndedByPurge, id)
+		}
 		if err != nil {
 			return 0, err
 		}
-		if err := t.deleteSession(s); err != nil {
+		if err := t.deleteSession(head.session(id)); err != nil {
 			return 0, err
 		}
 	}

@@ -1,0 +1,131 @@
+package boltstore
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/store/storetest"
+)
+
+var codecT0 = time.Date(2031, 4, 5, 6, 7, 8, 123456789, time.UTC)
+
+// codecSamples are sessions that exercise every field, nil against empty,
+// zero times and a zone other than UTC.
+func codecSamples() map[string]store.Session {
+	typical := storetest.TypicalSession("s1", "DEMO", "device-1", codecT0)
+	ended := typical
+	ended.State, ended.EndReason = store.SessionEnded, store.EndCompleted
+	ended.EndedAt, ended.PurgeAt = codecT0.Add(time.Hour), codecT0.Add(7*24*time.Hour)
+	ended.InFlight, ended.LastReply.Balance = nil, nil
+	tokyo := typical
+	tokyo.CreatedAt = codecT0.In(time.FixedZone("", 9*3600))
+	tokyo.LastCallAt = time.Date(1960, 1, 2, 3, 4, 5, 6, time.FixedZone("", -5*3600))
+	empties := store.Session{
+		ID: "s2", IssuerID: "i", DeviceID: "d", Revision: 1, State: store.SessionOpen,
+		FlowState: []byte{}, Batch: []store.Command{{ID: "1.1", Frame: []byte{}}, {ID: "1.2"}},
+		Trace: []store.TraceEntry{{Decisions: []string{}, Responses: []store.Command{}}, {}},
+	}
+	return map[string]store.Session{
+		"typical": typical, "ended": ended, "other zones": tokyo, "empties": empties,
+		"zero": {},
+	}
+}
+
+// jsonRoundTrip is what the JSON records of earlier versions gave back.
+func jsonRoundTrip(t *testing.T, s store.Session) store.Session {
+	t.Helper()
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back store.Session
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
+func TestSessionCodecMatchesJSON(t *testing.T) {
+	for name, s := range codecSamples() {
+		t.Run(name, func(t *testing.T) {
+			want := jsonRoundTrip(t, s)
+			got, err := decodeSession(encodeSession(nil, s))
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("binary round trip\n%+v\nJSON round trip\n%+v", got, want)
+			}
+			head, err := decodeSessionHead(encodeSession(nil, s))
+			if err != nil {
+				t.Fatalf("decode head: %v", err)
+			}
+			if h := head.session(s.ID); !reflect.DeepEqual(h, store.Session{ID: s.ID, Revision: want.Revision, IssuerID: want.IssuerID,
+				DeviceID: want.DeviceID, State: want.State, CreatedAt: want.CreatedAt, ExpiresAt: want.ExpiresAt, PurgeAt: want.PurgeAt}) {
+				t.Errorf("head %+v does not match the session", h)
+			}
+		})
+	}
+}
+
+func TestSessionCodecReadsJSONRecords(t *testing.T) {
+	s := codecSamples()["typical"]
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeSession(data)
+	if err != nil || !reflect.DeepEqual(got, jsonRoundTrip(t, s)) {
+		t.Errorf("JSON record read as %+v, %v", got, err)
+	}
+	head, err := decodeSessionHead(data)
+	if err != nil || head.Revision != s.Revision || !head.CreatedAt.Equal(s.CreatedAt) || head.DeviceID != s.DeviceID {
+		t.Errorf("JSON record head read as %+v, %v", head, err)
+	}
+}
+
+func TestSessionCodecRefusesDamage(t *testing.T) {
+	data := encodeSession(nil, codecSamples()["typical"])
+	for n := range len(data) {
+		if _, err := decodeSession(data[:n]); !errors.Is(err, errCorrupt) {
+			t.Fatalf("record cut to %d of %d bytes: %v, want errCorrupt", n, len(data), err)
+		}
+	}
+	if _, err := decodeSession(append(data, 0)); !errors.Is(err, errCorrupt) {
+		t.Errorf("record with a trailing byte: %v, want errCorrupt", err)
+	}
+	other := append([]byte{sessionFormat + 1}, data[1:]...)
+	if _, err := decodeSessionHead(other); !errors.Is(err, errCorrupt) {
+		t.Errorf("unknown format: %v, want errCorrupt", err)
+	}
+}
+
+// FuzzDecodeSession: no input panics, and whatever decodes encodes back to
+// a record that decodes to the same session.
+func FuzzDecodeSession(f *testing.F) {
+	for _, s := range codecSamples() {
+		f.Add(encodeSession(nil, s))
+	}
+	f.Add([]byte{sessionFormat, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte(`{"id":"s","revision":2}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := decodeSession(data)
+		if _, headErr := decodeSessionHead(data); err == nil && headErr != nil {
+			t.Fatalf("whole record decodes, its head does not: %v", headErr)
+		}
+		if err != nil || (len(data) > 0 && data[0] == '{') {
+			return
+		}
+		again, err := decodeSession(encodeSession(nil, s))
+		if err != nil {
+			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(again, s) {
+			t.Fatalf("re-encoded record decodes to\n%+v\nnot\n%+v", again, s)
+		}
+	})
+}

@@ -1,0 +1,129 @@
+package boltstore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/store/boltstore"
+	"github.com/tes-project/tes/store/storetest"
+)
+
+// BenchmarkRequestWithEnded measures a request's store work, the engine's
+// read of the device's newest session and the commit that checks it and
+// advances the session (fsynced), in a file that already holds that many
+// ended sessions of other devices, each a typical session of three trace
+// entries. It reports the file's bytes per stored session, and after a
+// retention purge of every ended session, the file's size (bbolt never
+// shrinks a file) and, when the bbolt command is on PATH, its compacted
+// size.
+func BenchmarkRequestWithEnded(b *testing.B) {
+	for _, ended := range []int{0, 10_000, 1_000_000} {
+		b.Run(fmt.Sprintf("ended=%d", ended), func(b *testing.B) {
+			ctx := context.Background()
+			path := filepath.Join(b.TempDir(), "tes.db")
+			st, err := boltstore.Open(path, boltstore.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			purgeAt := t0.Add(7 * 24 * time.Hour)
+			const perTx = 20_000
+			for first := 0; first < ended; first += perTx {
+				err := st.Update(ctx, func(tx store.Tx) error {
+					for i := first; i < min(first+perTx, ended); i++ {
+						s := storetest.TypicalSession(fmt.Sprintf("%032x", i), "DEMO", fmt.Sprintf("device-%d", i), t0.Add(time.Duration(i)*time.Millisecond))
+						s.State, s.EndReason, s.EndedAt, s.PurgeAt = store.SessionEnded, store.EndCompleted, s.LastCallAt, purgeAt
+						s.InFlight, s.Batch = nil, nil
+						s.Revision = 1
+						if err := tx.PutSession(s); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			loaded := fileSize(b, path)
+
+			s := storetest.TypicalSession("live", "DEMO", "live-device", t0.Add(time.Hour))
+			s.Revision = 1
+			if err := st.Update(ctx, func(tx store.Tx) error { return tx.PutSession(s) }); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				var cur store.Session
+				err := st.View(ctx, func(tx store.Tx) error {
+					var err error
+					cur, err = tx.DeviceSession("DEMO", "live-device")
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				next := cur
+				next.Revision++
+				err = st.Update(ctx, func(tx store.Tx) error {
+					if again, err := tx.DeviceSession("DEMO", "live-device"); err != nil || again.Revision != cur.Revision {
+						return fmt.Errorf("device session moved: %v", err)
+					}
+					return tx.PutSession(next)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if ended == 0 {
+				return
+			}
+			// Reported after the loop: ResetTimer drops earlier metrics.
+			b.ReportMetric(float64(loaded)/float64(ended), "file-bytes/session")
+			before := fileSize(b, path)
+			for {
+				var n int
+				err := st.Update(ctx, func(tx store.Tx) error {
+					var err error
+					n, err = tx.PurgeEnded(purgeAt.Add(time.Second), perTx)
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+			}
+			b.ReportMetric(float64(before)/(1<<20), "MiB-before-purge")
+			b.ReportMetric(float64(fileSize(b, path))/(1<<20), "MiB-after-purge")
+			if bbolt, err := exec.LookPath("bbolt"); err == nil {
+				if err := st.Close(); err != nil {
+					b.Fatal(err)
+				}
+				compacted := path + ".compact"
+				if out, err := exec.Command(bbolt, "compact", "-o", compacted, path).CombinedOutput(); err != nil {
+					b.Fatalf("bbolt compact: %v\n%s", err, out)
+				}
+				b.ReportMetric(float64(fileSize(b, compacted))/(1<<20), "MiB-compacted")
+			}
+		})
+	}
+}
+
+func fileSize(b *testing.B, path string) int64 {
+	b.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fi.Size()
+}
