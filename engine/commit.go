@@ -45,9 +45,8 @@ type change struct {
 	closing []store.Session // written first: an expired session a start closes
 	session store.Session   // written last, as the device's newest
 
-	effects    []flow.Effect
-	scope      effectScope
-	accountIDs []string // one per CreateAccount effect, in order
+	effects []flow.Effect
+	scope   effectScope
 	// refused gives the session to write instead of session when the
 	// ledger refuses the effects; nil when there are no effects.
 	refused func(reason error) store.Session
@@ -69,13 +68,16 @@ func (e *Engine) commit(ctx context.Context, ch change) (written store.Session, 
 			}
 		}
 		if len(ch.effects) > 0 {
-			err := applyEffects(tx, ch.scope, ch.effects, ch.accountIDs)
+			accountID, err := applyEffects(tx, ch.scope, ch.effects)
 			switch {
 			case errors.Is(err, ErrEffectRefused):
 				s = ch.refused(err)
 				refusal = err
 			case err != nil:
 				return err
+			case accountID != "" && s.State == store.SessionEnded:
+				// The account is named on the last response only.
+				s.LastReply.CardAccountID = accountID
 			}
 		}
 		if err := tx.PutSession(s); err != nil {

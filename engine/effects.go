@@ -18,28 +18,27 @@ type effectScope struct {
 	deviceID  string
 	sessionID string
 	now       time.Time
+	newID     func() string // ids of new accounts
 }
 
 // applyEffects applies a step's effects, in order, inside tx. It first
 // applies them all to copies of the records they touch and writes only when
 // every one was accepted, so that a refused effect (ErrEffectRefused) leaves
-// the ledger exactly as it was.
-func applyEffects(tx store.Tx, scope effectScope, effects []flow.Effect, accountIDs []string) error {
+// the ledger exactly as it was. It returns the id of the account the last
+// CreateAccount effect created or confirmed, for the reply.
+func applyEffects(tx store.Tx, scope effectScope, effects []flow.Effect) (accountID string, err error) {
 	l := &ledgerChanges{tx: tx, scope: scope, cards: map[string]*store.Card{}, purchases: map[string]*store.Purchase{}}
-	next := 0
 	for _, ef := range effects {
-		var err error
 		if ef.Kind == flow.CreateAccount {
-			err = l.createAccount(ef, accountIDs[next])
-			next++
+			accountID, err = l.createAccount(ef)
 		} else {
 			err = l.apply(ef)
 		}
 		if err != nil {
-			return err
+			return "", err
 		}
 	}
-	return l.flush()
+	return accountID, l.flush()
 }
 
 // ledgerChanges holds the records a step's effects changed, not yet written.
@@ -169,8 +168,7 @@ func (l *ledgerChanges) parkSent(ef flow.Effect) error {
 
 // transferSent keeps a pending account for the physical card before the
 // transfer write leaves: a new one, or the card's pending one overwritten
-// under its id. A new pending account takes the session's id, the one id
-// at hand, which also names the trace that sent the write.
+// under its id.
 func (l *ledgerChanges) transferSent(ef flow.Effect) error {
 	idm := orDefault(ef.IDm, l.scope.idm)
 	switch {
@@ -186,11 +184,9 @@ func (l *ledgerChanges) transferSent(ef flow.Effect) error {
 	if found && !cur.Pending {
 		return refused("an account already holds this physical card's value")
 	}
-	id := l.scope.sessionID
+	id := l.scope.newID()
 	if found {
 		id = cur.CardAccountID
-	} else if err := l.idFree(id, idm); err != nil {
-		return err
 	}
 	l.accounts = append(l.accounts, store.Account{
 		IssuerID:        l.scope.issuerID,
@@ -206,41 +202,40 @@ func (l *ledgerChanges) transferSent(ef flow.Effect) error {
 }
 
 // createAccount creates the account of a physical card, or confirms its
-// pending one. The reply names the account by accountID, the id the
-// engine made for this effect, so a confirmed transfer moves to that id
-// and its pending record says so (ConfirmedAs); the pending record is put
-// first, so that the IDm finds the account.
-func (l *ledgerChanges) createAccount(ef flow.Effect, accountID string) error {
+// pending one under the same id, and returns the account's id.
+func (l *ledgerChanges) createAccount(ef flow.Effect) (string, error) {
 	idm := orDefault(ef.IDm, l.scope.idm)
 	switch {
 	case idm == "":
-		return refused("%s without an IDm", ef.Kind)
+		return "", refused("%s without an IDm", ef.Kind)
 	case ef.Balance < 0:
-		return refused("%s with balance %d", ef.Kind, ef.Balance)
+		return "", refused("%s with balance %d", ef.Kind, ef.Balance)
 	}
 	cur, found, err := l.accountOf(idm)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if found {
-		if !cur.Pending {
-			return refused("an account already holds this physical card's value")
+		switch {
+		case !cur.Pending:
+			return "", refused("an account already holds this physical card's value")
+		case cur.Balance != ef.Balance:
+			return "", refused("confirming a transfer of %d yen as an account of %d yen", cur.Balance, ef.Balance)
 		}
-		if cur.Balance != ef.Balance {
-			return refused("confirming a transfer of %d yen as an account of %d yen", cur.Balance, ef.Balance)
-		}
-		cur.Pending, cur.ConfirmedAs = false, accountID
+		cur.Pending, cur.ExpectedCounter, cur.SessionID = false, 0, l.scope.sessionID
 		l.accounts = append(l.accounts, cur)
+		return cur.CardAccountID, nil
 	}
-	l.accounts = append(l.accounts, store.Account{
+	a := store.Account{
 		IssuerID:      l.scope.issuerID,
-		CardAccountID: accountID,
+		CardAccountID: l.scope.newID(),
 		IDm:           idm,
 		Balance:       ef.Balance,
 		CreatedAt:     l.scope.now,
 		SessionID:     l.scope.sessionID,
-	})
-	return nil
+	}
+	l.accounts = append(l.accounts, a)
+	return a.CardAccountID, nil
 }
 
 // accountOf is the account the IDm finds, with this step's changes.
@@ -258,25 +253,6 @@ func (l *ledgerChanges) accountOf(idm string) (store.Account, bool, error) {
 		return store.Account{}, false, fmt.Errorf("looking up the account of a physical card: %w", err)
 	}
 	return a, true, nil
-}
-
-// idFree refuses an account id that already names another card's account:
-// one session moves the value of one physical card.
-func (l *ledgerChanges) idFree(id, idm string) error {
-	taken := func(a store.Account) bool { return a.CardAccountID == id && a.IDm != idm }
-	if slices.ContainsFunc(l.accounts, taken) {
-		return refused("one session transfers the value of two physical cards")
-	}
-	a, err := l.tx.Account(l.scope.issuerID, id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil
-	case err != nil:
-		return fmt.Errorf("reading account %s: %w", id, err)
-	case taken(a):
-		return refused("one session transfers the value of two physical cards")
-	}
-	return nil
 }
 
 func (l *ledgerChanges) card(cardID string) (*store.Card, error) {

@@ -67,12 +67,6 @@ func (e *Engine) runAndCommit(ctx context.Context, c *call, iss flow.Issuer, bas
 // to write instead if the ledger refuses the step's effects (911).
 func (e *Engine) outcome(c *call, iss flow.Issuer, base store.Session, res flow.Result, now time.Time) change {
 	stepNo := base.Steps + 1
-	var accountIDs []string
-	for _, ef := range res.Effects {
-		if ef.Kind == flow.CreateAccount {
-			accountIDs = append(accountIDs, e.newID())
-		}
-	}
 
 	s := base
 	s.FlowState = bytes.Clone(res.State)
@@ -94,9 +88,6 @@ func (e *Engine) outcome(c *call, iss flow.Issuer, base store.Session, res flow.
 			reply.StatusMessage = res.Message
 		}
 		reply.Balance = res.Balance
-		if n := len(accountIDs); n > 0 {
-			reply.CardAccountID = accountIDs[n-1]
-		}
 		e.record(&s, c, now, reply, entry)
 		e.end(&s, store.EndCompleted, now)
 	}
@@ -115,11 +106,12 @@ func (e *Engine) outcome(c *call, iss flow.Issuer, base store.Session, res flow.
 		deviceID:  c.req.DeviceID,
 		sessionID: s.ID,
 		now:       now,
+		newID:     e.newID,
 	}
 	if c.req.CardContents != nil {
 		scope.idm = c.req.CardContents.IDm
 	}
-	return change{session: s, effects: res.Effects, scope: scope, accountIDs: accountIDs, refused: refused}
+	return change{session: s, effects: res.Effects, scope: scope, refused: refused}
 }
 
 // runStep runs one step under the issuer's step timeout. The step runs on

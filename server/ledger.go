@@ -296,9 +296,6 @@ const (
 	// value left the card once the card shows status transferred with
 	// counter expectedCounter, which the card's next reader mode settles.
 	accountPending = "PENDING"
-	// accountReplaced: a pending transfer, since confirmed as the account
-	// confirmedAs; this record holds no value.
-	accountReplaced = "REPLACED"
 )
 
 // accountView is a card account made in reader mode.
@@ -311,7 +308,6 @@ type accountView struct {
 	CreatedAt       time.Time `json:"createdAt"`
 	SessionID       string    `json:"sessionId,omitempty"`
 	ExpectedCounter int       `json:"expectedCounter,omitempty"` // PENDING only
-	ConfirmedAs     string    `json:"confirmedAs,omitempty"`     // REPLACED only
 }
 
 func viewAccount(a store.Account) accountView {
@@ -319,11 +315,8 @@ func viewAccount(a store.Account) accountView {
 		IssuerID: a.IssuerID, CardAccountID: a.CardAccountID, Status: accountActive, Balance: a.Balance,
 		IDm: a.IDm, CreatedAt: a.CreatedAt, SessionID: a.SessionID,
 	}
-	switch {
-	case a.Pending:
+	if a.Pending {
 		v.Status, v.ExpectedCounter = accountPending, a.ExpectedCounter
-	case a.ConfirmedAs != "":
-		v.Status, v.ConfirmedAs = accountReplaced, a.ConfirmedAs
 	}
 	return v
 }

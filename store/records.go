@@ -183,9 +183,8 @@ type Purchase struct {
 //
 // A pending account records a transfer whose write was sent and not
 // confirmed: the value left the card once the card shows status
-// transferred with counter ExpectedCounter. Confirming it writes the
-// account under a new id and marks the pending record ConfirmedAs that id;
-// such a record holds no value of its own.
+// transferred with counter ExpectedCounter. Confirming it makes it an
+// ordinary account under the same id.
 type Account struct {
 	IssuerID        string    `json:"issuerId"`
 	CardAccountID   string    `json:"cardAccountId"`
@@ -195,7 +194,6 @@ type Account struct {
 	SessionID       string    `json:"sessionId,omitempty"`
 	Pending         bool      `json:"pending,omitempty"`
 	ExpectedCounter int       `json:"expectedCounter,omitempty"`
-	ConfirmedAs     string    `json:"confirmedAs,omitempty"`
 }
 
 // ScriptVersion is the full source of one version of an issuer's folder.
