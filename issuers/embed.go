@@ -1,6 +1,3 @@
-// Package issuers embeds the reference issuer DEMO, so that tes runs on
-// built-in defaults when no issuers folder is given. The folders here are
-// data (a manifest and Lua flows, see docs/scripting.md), not Go code.
 package issuers
 
 import "embed"

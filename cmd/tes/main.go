@@ -1,6 +1,3 @@
-// Command tes is the issuer's server for the TSH's Device Gateway API, and
-// the tools around it. Each subcommand lives in its own file; this one only
-// dispatches.
 package main
 
 import (
