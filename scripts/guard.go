@@ -42,14 +42,15 @@ func compileExpr(src string, env any, kind guardKind) (prog *vm.Program, err err
 	return prog, nil
 }
 
-// runExpr runs a compiled program; a panic in the VM is an error.
-func runExpr(prog *vm.Program, env any) (out any, err error) {
+// runExpr runs a compiled program on machine, which keeps its stack
+// between runs (one goroutine at a time); a panic in the VM is an error.
+func runExpr(machine *vm.VM, prog *vm.Program, env any) (out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = nil, fmt.Errorf("guard failed: %v", p)
 		}
 	}()
-	return expr.Run(prog, env)
+	return machine.Run(prog, env)
 }
 
 // usage is what a compiled expression refers to: the ledger facts it needs

@@ -141,7 +141,7 @@ func (v *version) Step(ctx context.Context, in flow.Input) (res flow.Result, err
 		Today:    dayOf(in.Now),
 		Now:      int(in.Now.Unix()),
 	}
-	if call.quirk, err = v.quirkParams(st, env.Request); err != nil {
+	if call.quirk, err = v.quirkParams(r, st, env.Request); err != nil {
 		return flow.Result{}, err
 	}
 	env.Quirk = call.quirk
@@ -177,7 +177,7 @@ func (v *version) Step(ctx context.Context, in flow.Input) (res flow.Result, err
 		}
 		env.Resp, env.Vars = resp, st.Vars
 		fillFacts(&env, call.facts)
-		tr, err := v.choose(fl, cur, &env, &res)
+		tr, err := v.choose(r, fl, cur, &env, &res)
 		if err != nil {
 			return flow.Result{}, err
 		}
@@ -187,7 +187,7 @@ func (v *version) Step(ctx context.Context, in flow.Input) (res flow.Result, err
 		}
 		res.Step, res.Status, res.Message, res.Effects = cur.name, tr.status, tr.message, call.effects
 		if tr.balance != nil {
-			out, err := runExpr(tr.balance, env)
+			out, err := runExpr(&r.guards, tr.balance, env)
 			if err != nil {
 				return flow.Result{}, fmt.Errorf("%w: %s:%d: step %s: balance: %v", ErrScript, tr.file, tr.line, cur.name, err)
 			}
@@ -209,11 +209,14 @@ func fillFacts(env *Env, f *facts) {
 }
 
 // choose evaluates cur's guards in order and returns the first that holds.
-func (v *version) choose(fl *compiledFlow, cur *compiledStep, env *Env, res *flow.Result) (*transition, error) {
+func (v *version) choose(r *runner, fl *compiledFlow, cur *compiledStep, env *Env, res *flow.Result) (*transition, error) {
+	// Boxed once for all the guards, and as a value: expr fetches a field
+	// of an addressable struct by copying it to the heap.
+	boxed := any(*env)
 	for i := range cur.next {
 		tr := &cur.next[i]
 		if tr.when != nil {
-			out, err := runExpr(tr.when, *env)
+			out, err := runExpr(&r.guards, tr.when, boxed)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s:%d: step %s: guard %q: %v", ErrScript, tr.file, tr.line, cur.name, tr.src, err)
 			}
@@ -244,7 +247,7 @@ func decision(cur *compiledStep, tr *transition) string {
 
 // quirkParams is the manifest's params overlaid by every quirk whose
 // condition holds for the card as known.
-func (v *version) quirkParams(st *state, req RequestFacts) (map[string]any, error) {
+func (v *version) quirkParams(r *runner, st *state, req RequestFacts) (map[string]any, error) {
 	if len(v.c.quirks) == 0 {
 		return v.c.man.Params, nil
 	}
@@ -253,8 +256,9 @@ func (v *version) quirkParams(st *state, req RequestFacts) (map[string]any, erro
 		env.System = req.Contents.System
 	}
 	var params map[string]any
+	boxed := any(env)
 	for _, q := range v.c.quirks {
-		out, err := runExpr(q.when, env)
+		out, err := runExpr(&r.guards, q.when, boxed)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s/%s:%d: quirk %s: %v", ErrScript, v.c.issuer, ManifestFile, q.line, q.name, err)
 		}

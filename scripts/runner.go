@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"unicode/utf8"
 
+	"github.com/expr-lang/expr/vm"
 	"github.com/tes-project/tes/felica"
 	"github.com/tes-project/tes/flow"
 	lua "github.com/yuin/gopher-lua"
@@ -20,6 +21,48 @@ type runner struct {
 	flows  map[string]*lua.LTable // flow file → the table it returned
 	logger *slog.Logger
 	call   *stepCall
+	// ctxMeta gives every ctx an __index that builds its fields other
+	// than vars the first time the script reads one: most steps read few
+	// of them, and every field set in a table costs gopher-lua
+	// allocations.
+	ctxMeta *lua.LTable
+	lazy    lazyCtx
+	// guards runs the guard and quirk expressions of the state's calls.
+	guards vm.VM
+}
+
+// lazyCtx is the ctx of the Lua call in progress and the fields of it
+// built so far. A ctx a script kept from an earlier call builds nothing.
+type lazyCtx struct {
+	table *lua.LTable
+	resp  map[string]Response
+	built lazyField
+}
+
+type lazyField uint16
+
+const (
+	lazyIDm lazyField = 1 << iota
+	lazyPMm
+	lazySystem
+	lazyToday
+	lazyNow
+	lazyRequest
+	lazySettings
+	lazyQuirk
+	lazyResp
+)
+
+var lazyFields = map[string]lazyField{
+	"idm":      lazyIDm,
+	"pmm":      lazyPMm,
+	"system":   lazySystem,
+	"today":    lazyToday,
+	"now":      lazyNow,
+	"request":  lazyRequest,
+	"settings": lazySettings,
+	"quirk":    lazyQuirk,
+	"resp":     lazyResp,
 }
 
 type stepKey struct{ flow, step string }
@@ -45,6 +88,9 @@ type stepCall struct {
 func newRunner(c *compiled, logger *slog.Logger) (*runner, error) {
 	r := &runner{L: newSandbox(), steps: map[stepKey]luaStep{}, flows: map[string]*lua.LTable{}, logger: logger}
 	r.openModules()
+	r.ctxMeta = r.L.NewTable()
+	r.ctxMeta.RawSetString("__index", r.L.NewFunction(r.luaCtxIndex))
+	r.ctxMeta.RawSetString("__newindex", r.L.NewFunction(r.luaCtxNewIndex))
 	// The files' top-level code runs here, at load and whenever the pool
 	// makes a state: one that never returns must fail, not hang a reload,
 	// tes check or a request.
@@ -100,6 +146,7 @@ func (r *runner) callStep(fn *lua.LFunction, resp map[string]Response) error {
 	r.L.Push(ctxTable)
 	err := r.L.PCall(1, 0, nil)
 	r.L.SetTop(0)
+	r.lazy = lazyCtx{}
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrScript, luaMessage(err))
 	}
@@ -115,31 +162,79 @@ func (r *runner) callStep(fn *lua.LFunction, resp map[string]Response) error {
 	return nil
 }
 
+// ctxTable builds the ctx of one Lua call: vars now, the rest when first
+// read (luaCtxIndex).
 func (r *runner) ctxTable(resp map[string]Response) *lua.LTable {
 	c := r.call
 	L := r.L
-	t := L.CreateTable(0, 10)
+	t := L.CreateTable(0, 4)
 	vars := L.CreateTable(0, len(c.st.Vars))
 	for k, v := range c.st.Vars {
 		vars.RawSetString(k, toLua(v))
 	}
 	t.RawSetString("vars", vars)
-	t.RawSetString("idm", lua.LString(c.st.IDm))
-	t.RawSetString("pmm", lua.LString(c.st.PMm))
-	t.RawSetString("system", lua.LNumber(c.system))
-	t.RawSetString("today", lua.LNumber(dayOf(c.in.Now)))
-	t.RawSetString("now", lua.LNumber(c.in.Now.Unix()))
-	t.RawSetString("request", r.requestTable())
-	t.RawSetString("settings", mapToLua(L, c.facts.settings))
-	t.RawSetString("quirk", mapToLua(L, c.quirk))
-	if resp != nil {
-		rt := L.CreateTable(0, len(resp))
-		for label, a := range resp {
-			rt.RawSetString(label, responseToLua(L, a))
-		}
-		t.RawSetString("resp", rt)
-	}
+	t.Metatable = r.ctxMeta
+	r.lazy = lazyCtx{table: t, resp: resp}
 	return t
+}
+
+// luaCtxIndex is ctx's __index: it builds a lazy field of the current
+// call's ctx once and stores it in the table, so that later reads, pairs
+// and assignments see an ordinary field. A field the script set to nil
+// after it was built stays nil.
+func (r *runner) luaCtxIndex(L *lua.LState) int {
+	t, _ := L.Get(1).(*lua.LTable)
+	key, _ := L.Get(2).(lua.LString)
+	field := lazyFields[string(key)]
+	if r.call == nil || t == nil || t != r.lazy.table || field == 0 || r.lazy.built&field != 0 {
+		L.Push(lua.LNil)
+		return 1
+	}
+	r.lazy.built |= field
+	c := r.call
+	var v lua.LValue = lua.LNil
+	switch field {
+	case lazyIDm:
+		v = lua.LString(c.st.IDm)
+	case lazyPMm:
+		v = lua.LString(c.st.PMm)
+	case lazySystem:
+		v = lua.LNumber(c.system)
+	case lazyToday:
+		v = lua.LNumber(dayOf(c.in.Now))
+	case lazyNow:
+		v = lua.LNumber(c.in.Now.Unix())
+	case lazyRequest:
+		v = r.requestTable()
+	case lazySettings:
+		v = mapToLua(L, c.facts.settings)
+	case lazyQuirk:
+		v = mapToLua(L, c.quirk)
+	case lazyResp:
+		if resp := r.lazy.resp; resp != nil {
+			rt := L.CreateTable(0, len(resp))
+			for label, a := range resp {
+				rt.RawSetString(label, responseToLua(L, a))
+			}
+			v = rt
+		}
+	}
+	if v != lua.LNil {
+		t.RawSetString(string(key), v)
+	}
+	L.Push(v)
+	return 1
+}
+
+// luaCtxNewIndex is ctx's __newindex: assigning a lazy field before it
+// was read replaces it, as it would an ordinary field.
+func (r *runner) luaCtxNewIndex(L *lua.LState) int {
+	t := L.CheckTable(1)
+	if key, ok := L.Get(2).(lua.LString); ok && t == r.lazy.table {
+		r.lazy.built |= lazyFields[string(key)]
+	}
+	t.RawSet(L.Get(2), L.Get(3))
+	return 0
 }
 
 func (r *runner) requestTable() *lua.LTable {
@@ -223,15 +318,12 @@ func mapToLua[V any](L *lua.LState, m map[string]V) *lua.LTable {
 // strings, within the caps.
 func varsFromLua(t *lua.LTable) (map[string]any, error) {
 	out := map[string]any{}
-	var err error
-	t.ForEach(func(k, v lua.LValue) {
-		if err != nil {
-			return
-		}
+	// Next, not ForEach: it hands back the table's own boxed keys instead
+	// of boxing every key again.
+	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
 		name, ok := k.(lua.LString)
 		if !ok {
-			err = fmt.Errorf("vars: key %s is not a string", k)
-			return
+			return nil, fmt.Errorf("vars: key %s is not a string", k)
 		}
 		switch x := v.(type) {
 		case lua.LNumber:
@@ -240,18 +332,17 @@ func varsFromLua(t *lua.LTable) (map[string]any, error) {
 			out[string(name)] = bool(x)
 		case lua.LString:
 			if len(x) > maxVarString || !utf8.ValidString(string(x)) {
-				err = fmt.Errorf("vars.%s: strings must be UTF-8 of at most %d bytes (keep bytes as bin.hex)", name, maxVarString)
-				return
+				return nil, fmt.Errorf("vars.%s: strings must be UTF-8 of at most %d bytes (keep bytes as bin.hex)", name, maxVarString)
 			}
 			out[string(name)] = string(x)
 		default:
-			err = fmt.Errorf("vars.%s: a %s cannot be kept in a session", name, v.Type())
+			return nil, fmt.Errorf("vars.%s: a %s cannot be kept in a session", name, v.Type())
 		}
-	})
-	if err == nil && len(out) > maxVars {
-		err = fmt.Errorf("vars: %d variables, at most %d", len(out), maxVars)
 	}
-	return out, err
+	if len(out) > maxVars {
+		return nil, fmt.Errorf("vars: %d variables, at most %d", len(out), maxVars)
+	}
+	return out, nil
 }
 
 // current returns the call in progress or raises a Lua error.
