@@ -119,6 +119,14 @@ func (l *ledgerChanges) writeSent(ef flow.Effect) error {
 	if err != nil {
 		return err
 	}
+	// Writes carry the balance and counter they leave on the card, computed
+	// from a read: one made while an earlier write may still land would
+	// undo it or apply a purchase twice. Settle first, in this step or
+	// before.
+	if len(c.Uncertain) > 0 {
+		return refused("write sent for purchase %s while the card's write for purchase %s is unsettled",
+			p.PurchaseID, c.Uncertain[0])
+	}
 	p.Status = store.PurchaseUncertain
 	p.ExpectedCounter = ef.Counter
 	p.SessionID = l.scope.sessionID

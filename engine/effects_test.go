@@ -145,6 +145,24 @@ func TestEffects(t *testing.T) {
 			want:   flow.StatusOperationFailed,
 		},
 		{
+			name: "a second money write while the first is unsettled",
+			result: flow.Result{Commands: [][]byte{frame(1)}, Effects: []flow.Effect{
+				{Kind: flow.WriteSent, PurchaseID: "P-PENDING", Counter: 8}, {Kind: flow.WriteSent, PurchaseID: "P-PENDING", Counter: 9},
+			}},
+			want: flow.StatusOperationFailed,
+		},
+		{
+			name: "a money write after the unsettled one is settled in the same step",
+			result: finalWith(flow.StatusOK, flow.Effect{Kind: flow.WriteSent, PurchaseID: "P-PENDING", Counter: 8},
+				flow.Effect{Kind: flow.PurchasePending, PurchaseID: "P-PENDING"},
+				flow.Effect{Kind: flow.WriteSent, PurchaseID: "P-PENDING", Counter: 9}),
+			check: func(t *testing.T, h *harness, _ engine.Reply) {
+				if p := h.purchase("P-PENDING"); p.Status != store.PurchaseUncertain || p.ExpectedCounter != 9 {
+					t.Fatalf("purchase %s at %d, want UNCERTAIN at 9", p.Status, p.ExpectedCounter)
+				}
+			},
+		},
+		{
 			name:   "purchase of another card",
 			result: finalWith(flow.StatusOK, flow.Effect{Kind: flow.PurchaseApplied, PurchaseID: "P-OTHER"}),
 			want:   flow.StatusOperationFailed,
@@ -263,6 +281,32 @@ func endByDeviceFailure(h *harness, req engine.Request, reply engine.Reply) {
 	req.Responses[len(req.Responses)-1].Frame = nil
 	req.StatusCode = flow.StatusDeviceUnreachable
 	wantStatus(h.t, h.handle(req), flow.StatusDeviceUnreachable)
+}
+
+// An operation that ended without its write's answer leaves the purchase
+// UNCERTAIN; the next operation may not write money to the card before it
+// settles it, whatever its flow does.
+func TestNoMoneyWriteOverAnUnsettledOne(t *testing.T) {
+	write := func(counter int) flow.Result {
+		return flow.Result{Step: "write", Commands: [][]byte{frame(1)}, Effects: []flow.Effect{{Kind: flow.WriteSent, PurchaseID: "P-PENDING", Counter: counter}}}
+	}
+	h := newHarness(t, scripted(write(8)))
+	h.seedLedger()
+	endByDeviceFailure(h, startRequest(), h.handle(startRequest()))
+
+	h.issuer.Run = scripted(write(9))
+	wantStatus(t, h.handle(startRequest()), flow.StatusOperationFailed)
+	if p := h.purchase("P-PENDING"); p.Status != store.PurchaseUncertain || p.ExpectedCounter != 8 {
+		t.Fatalf("purchase %s at %d, want still UNCERTAIN at 8", p.Status, p.ExpectedCounter)
+	}
+
+	h.issuer.Run = scripted(flow.Result{Step: "settle-and-write", Commands: [][]byte{frame(1)}, Effects: []flow.Effect{
+		{Kind: flow.PurchasePending, PurchaseID: "P-PENDING"}, {Kind: flow.WriteSent, PurchaseID: "P-PENDING", Counter: 8},
+	}})
+	wantStatus(t, h.handle(startRequest()), flow.StatusOK)
+	if p := h.purchase("P-PENDING"); p.Status != store.PurchaseUncertain || p.ExpectedCounter != 8 || len(h.card(cardID).Uncertain) != 1 {
+		t.Fatalf("after settling and writing again: purchase %+v, card uncertain %v", p, h.card(cardID).Uncertain)
+	}
 }
 
 func TestParkSentSurvivesTheEndOfTheOperation(t *testing.T) {
