@@ -109,7 +109,7 @@ func TestCommitLosesToSweeper(t *testing.T) {
 	steps := h.issuer.Run
 	h.issuer.Run = func(ctx context.Context, in flow.Input) (flow.Result, error) {
 		h.clock.Advance(2 * time.Minute)
-		if _, _, err := h.engine.Sweep(ctx); err != nil {
+		if _, err := h.engine.Sweep(ctx); err != nil {
 			return flow.Result{}, err
 		}
 		return steps(ctx, in)

@@ -520,7 +520,7 @@ func TestMoneyWriteUnanswered(t *testing.T) {
 		}, store.EndExpired},
 		{"expiry seen by the sweeper", func(h *harness, _ engine.Request) {
 			h.clock.Advance(2 * time.Minute)
-			if _, _, err := h.engine.Sweep(context.Background()); err != nil {
+			if _, err := h.engine.Sweep(context.Background()); err != nil {
 				h.t.Fatal(err)
 			}
 		}, store.EndExpired},

@@ -8,57 +8,79 @@ import (
 	"github.com/tes-project/tes/store"
 )
 
-// sweepBatch bounds the sessions one sweep transaction touches, so that the
+// sweepBatch bounds the records one sweep transaction touches, so that the
 // single bbolt writer is never held long.
 const sweepBatch = 256
 
+// Swept counts what one Sweep did.
+type Swept struct {
+	Expired  int // open sessions closed as EXPIRED
+	Purged   int // ended sessions deleted after their retention
+	Attempts int // reader-mode attempts deleted after the retention
+}
+
 // Sweep closes open sessions whose TTL passed (EXPIRED; a write in flight
-// leaves its purchase UNCERTAIN) and purges ended sessions past their
-// retention, in bounded transactions. Safe to run beside Handle: a request
-// that read a session Sweep then closed loses its compare-and-swap and reads
-// it again.
-func (e *Engine) Sweep(ctx context.Context) (expired, purged int, err error) {
+// leaves its purchase UNCERTAIN), purges ended sessions past their
+// retention, and deletes reader-mode attempts older than the retention (a
+// reader-mode window longer than the retention would count too few), in
+// bounded transactions. Safe to run beside Handle: a request that read a
+// session Sweep then closed loses its compare-and-swap and reads it again.
+func (e *Engine) Sweep(ctx context.Context) (Swept, error) {
 	now := e.clock.Now()
-	for {
-		var n int
-		err := e.store.Update(ctx, func(tx store.Tx) error {
-			n = 0
-			open, err := tx.OpenSessionsExpiredBefore(now, sweepBatch)
-			if err != nil {
-				return fmt.Errorf("listing expired sessions: %w", err)
-			}
-			for _, s := range open {
-				if err := tx.PutSession(e.expire(s, now, "expired: closed by the sweeper")); err != nil {
-					return fmt.Errorf("closing session %s: %w", s.ID, err)
-				}
-				n++
-			}
-			return nil
-		})
+	var swept Swept
+	var err error
+	swept.Expired, err = e.inBatches(ctx, func(tx store.Tx) (int, error) {
+		open, err := tx.OpenSessionsExpiredBefore(now, sweepBatch)
 		if err != nil {
-			return expired, purged, err
+			return 0, fmt.Errorf("listing expired sessions: %w", err)
 		}
-		expired += n
-		if n < sweepBatch {
-			break
+		for _, s := range open {
+			if err := tx.PutSession(e.expire(s, now, "expired: closed by the sweeper")); err != nil {
+				return 0, fmt.Errorf("closing session %s: %w", s.ID, err)
+			}
 		}
+		return len(open), nil
+	})
+	if err != nil {
+		return swept, err
 	}
+	swept.Purged, err = e.inBatches(ctx, func(tx store.Tx) (int, error) {
+		n, err := tx.PurgeEnded(now, sweepBatch)
+		if err != nil {
+			return 0, fmt.Errorf("purging ended sessions: %w", err)
+		}
+		return n, nil
+	})
+	if err != nil {
+		return swept, err
+	}
+	swept.Attempts, err = e.inBatches(ctx, func(tx store.Tx) (int, error) {
+		n, err := tx.PurgeReaderModeAttempts(now.Add(-e.retention), sweepBatch)
+		if err != nil {
+			return 0, fmt.Errorf("purging reader-mode attempts: %w", err)
+		}
+		return n, nil
+	})
+	return swept, err
+}
+
+// inBatches runs step in its own transaction until it handles fewer than a
+// batch, and returns the total it handled.
+func (e *Engine) inBatches(ctx context.Context, step func(store.Tx) (int, error)) (int, error) {
+	total := 0
 	for {
 		var n int
 		err := e.store.Update(ctx, func(tx store.Tx) error {
 			var err error
-			n, err = tx.PurgeEnded(now, sweepBatch)
-			if err != nil {
-				return fmt.Errorf("purging ended sessions: %w", err)
-			}
-			return nil
+			n, err = step(tx)
+			return err
 		})
 		if err != nil {
-			return expired, purged, err
+			return total, err
 		}
-		purged += n
+		total += n
 		if n < sweepBatch {
-			return expired, purged, nil
+			return total, nil
 		}
 	}
 }
@@ -77,12 +99,14 @@ func (e *Engine) RunSweeper(ctx context.Context, every time.Duration) {
 			return
 		case <-tick.C:
 		}
-		expired, purged, err := e.Sweep(ctx)
+		swept, err := e.Sweep(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			e.log.ErrorContext(ctx, "engine: sweep failed", "error", err.Error(), "expired", expired, "purged", purged)
-		case expired+purged > 0:
-			e.log.InfoContext(ctx, "engine: swept sessions", "expired", expired, "purged", purged)
+			e.log.ErrorContext(ctx, "engine: sweep failed", "error", err.Error(),
+				"expired", swept.Expired, "purged", swept.Purged, "attempts", swept.Attempts)
+		case swept != Swept{}:
+			e.log.InfoContext(ctx, "engine: swept",
+				"expired", swept.Expired, "purged", swept.Purged, "attempts", swept.Attempts)
 		}
 	}
 }

@@ -22,9 +22,9 @@ func TestSweep(t *testing.T) {
 	fresh := h.handle(device("D-FRESH"))
 	h.clock.Advance(31 * time.Second) // D-STALE is past its TTL, D-FRESH is not
 
-	expired, purged, err := h.engine.Sweep(context.Background())
-	if err != nil || expired != 1 || purged != 0 {
-		t.Fatalf("first sweep: %d expired, %d purged, %v; want 1, 0", expired, purged, err)
+	swept, err := h.engine.Sweep(context.Background())
+	if err != nil || swept != (engine.Swept{Expired: 1}) {
+		t.Fatalf("first sweep: %+v, %v; want 1 expired", swept, err)
 	}
 	s := h.mustSession(stale.SessionID)
 	if s.State != store.SessionEnded || s.EndReason != store.EndExpired ||
@@ -38,9 +38,9 @@ func TestSweep(t *testing.T) {
 	wantStatus(t, h.handle(answer(device("D-STALE"), stale)), flow.StatusTTLExpired)
 
 	h.clock.Advance(7*24*time.Hour + time.Minute)
-	expired, purged, err = h.engine.Sweep(context.Background())
-	if err != nil || expired != 1 || purged != 2 {
-		t.Fatalf("second sweep: %d expired, %d purged, %v; want 1 (fresh), 2 (finished, stale)", expired, purged, err)
+	swept, err = h.engine.Sweep(context.Background())
+	if err != nil || swept != (engine.Swept{Expired: 1, Purged: 2}) {
+		t.Fatalf("second sweep: %+v, %v; want 1 expired (fresh), 2 purged (finished, stale)", swept, err)
 	}
 	if n := h.sessionCount(); n != 1 {
 		t.Fatalf("%d sessions left, want the one expired just now", n)
@@ -65,9 +65,35 @@ func TestSweepInBatches(t *testing.T) {
 		return nil
 	})
 	h.clock.Advance(time.Minute)
-	expired, _, err := h.engine.Sweep(context.Background())
-	if err != nil || expired != n {
-		t.Fatalf("swept %d, %v; want %d", expired, err, n)
+	swept, err := h.engine.Sweep(context.Background())
+	if err != nil || swept.Expired != n {
+		t.Fatalf("swept %+v, %v; want %d expired", swept, err, n)
+	}
+}
+
+func TestSweepDropsReaderModeAttemptsPastRetention(t *testing.T) {
+	h := newHarness(t, readFlow())
+	h.put(func(tx store.Tx) error {
+		for _, at := range []time.Time{epoch, epoch.Add(time.Hour), epoch.Add(7 * 24 * time.Hour)} {
+			if err := tx.AddReaderModeAttempt(issuerID, "D-READER", at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	h.clock.Advance(7*24*time.Hour + 30*time.Minute)
+	swept, err := h.engine.Sweep(context.Background())
+	if err != nil || swept != (engine.Swept{Attempts: 1}) {
+		t.Fatalf("sweep: %+v, %v; want the one attempt older than the 7-day retention", swept, err)
+	}
+	var left int
+	h.put(func(tx store.Tx) error {
+		var err error
+		left, err = tx.ReaderModeAttempts(issuerID, "D-READER", time.Time{})
+		return err
+	})
+	if left != 2 {
+		t.Fatalf("%d attempts left, want 2", left)
 	}
 }
 

@@ -69,6 +69,9 @@ type Tx interface {
 	// ReaderModeAttempts counts the device's attempts at or after since.
 	ReaderModeAttempts(issuerID, deviceID string, since time.Time) (int, error)
 	AddReaderModeAttempt(issuerID, deviceID string, at time.Time) error
+	// PurgeReaderModeAttempts deletes at most limit attempts of any issuer
+	// and device recorded before t (0: no limit) and returns how many.
+	PurgeReaderModeAttempts(t time.Time, limit int) (int, error)
 
 	// ScriptVersion returns the sources of one version of an issuer's
 	// scripts, keyed by content hash.

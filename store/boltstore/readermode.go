@@ -45,3 +45,33 @@ func (t *tx) AddReaderModeAttempt(issuerID, deviceID string, at time.Time) error
 	}
 	return nil
 }
+
+// PurgeReaderModeAttempts deletes at most limit attempts recorded before
+// before. Keys lead with issuer and device, so it walks the whole bucket;
+// the sweeper keeps the bucket to one retention period of attempts.
+func (t *tx) PurgeReaderModeAttempts(before time.Time, limit int) (int, error) {
+	if err := t.writable("PurgeReaderModeAttempts"); err != nil {
+		return 0, err
+	}
+	if err := checkLimit(limit); err != nil {
+		return 0, err
+	}
+	bound := timeKey(before)
+	b := t.btx.Bucket(bucketReaderMode)
+	var old [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && (limit == 0 || len(old) < limit); k, _ = c.Next() {
+		// A key ends with the attempt's time and an 8-byte sequence.
+		at := k[len(k)-timeKeyLen-8 : len(k)-8]
+		if bytes.Compare(at, bound) < 0 {
+			old = append(old, bytes.Clone(k))
+		}
+	}
+	// Deleted after the walk: a bbolt cursor may skip a key after Delete.
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return 0, fmt.Errorf("boltstore: purge reader-mode attempts: %w", err)
+		}
+	}
+	return len(old), nil
+}

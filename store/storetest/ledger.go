@@ -162,3 +162,56 @@ func testScriptVersions(t *testing.T, st store.Store) {
 		return nil
 	})
 }
+
+func testPurgeReaderModeAttempts(t *testing.T, st store.Store) {
+	update(t, st, func(tx store.Tx) error {
+		for _, a := range []struct {
+			issuer, device string
+			at             time.Time
+		}{
+			{"i", "d", t0.Add(-2 * time.Hour)},
+			{"i", "d", t0.Add(-time.Hour)},
+			{"i", "d", t0},
+			{"i", "dd", t0.Add(-2 * time.Hour)},
+			{"i2", "d", t0.Add(-time.Hour)},
+			{"i2", "d", t0.Add(time.Hour)},
+		} {
+			if err := tx.AddReaderModeAttempt(a.issuer, a.device, a.at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	purge := func(before time.Time, limit int) int {
+		t.Helper()
+		var n int
+		update(t, st, func(tx store.Tx) error {
+			var err error
+			n, err = tx.PurgeReaderModeAttempts(before, limit)
+			return err
+		})
+		return n
+	}
+	count := func(issuer, device string) int {
+		t.Helper()
+		var n int
+		view(t, st, func(tx store.Tx) error {
+			var err error
+			n, err = tx.ReaderModeAttempts(issuer, device, time.Time{})
+			return err
+		})
+		return n
+	}
+	if n := purge(t0.Add(-time.Hour), 0); n != 2 {
+		t.Fatalf("purged %d attempts before t0-1h, want the two at t0-2h", n)
+	}
+	if n := purge(t0, 1); n != 1 {
+		t.Fatalf("purged %d attempts with limit 1, want 1", n)
+	}
+	if n := purge(t0, 0); n != 1 {
+		t.Fatalf("purged %d more attempts before t0, want the one the limit left", n)
+	}
+	if d, dd, i2 := count("i", "d"), count("i", "dd"), count("i2", "d"); d != 1 || dd != 0 || i2 != 1 {
+		t.Fatalf("left i/d %d, i/dd %d, i2/d %d; want 1, 0, 1 (those at or after t0)", d, dd, i2)
+	}
+}

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OpenSessionsExpiredBefore", testOpenSessionsExpiredBefore},
 		{"PurgeEnded", testPurgeEnded},
 		{"ReaderModeAttempts", testReaderModeAttempts},
+		{"PurgeReaderModeAttempts", testPurgeReaderModeAttempts},
 		{"Blacklist", testBlacklist},
 		{"AccountByIDm", testAccountByIDm},
 		{"ScriptVersions", testScriptVersions},

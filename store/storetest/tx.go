@@ -26,6 +26,7 @@ func allWrites() []write {
 		}},
 		{"SetBlacklisted", func(tx store.Tx) error { return tx.SetBlacklisted("i", "m", true) }},
 		{"AddReaderModeAttempt", func(tx store.Tx) error { return tx.AddReaderModeAttempt("i", "d", t0) }},
+		{"PurgeReaderModeAttempts", func(tx store.Tx) error { _, err := tx.PurgeReaderModeAttempts(t0, 0); return err }},
 		{"PutScriptVersion", func(tx store.Tx) error { return tx.PutScriptVersion(store.ScriptVersion{IssuerID: "i", Hash: "h"}) }},
 		{"DeleteScriptVersion", func(tx store.Tx) error { return tx.DeleteScriptVersion("i", "h2") }},
 	}
