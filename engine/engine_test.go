@@ -59,6 +59,7 @@ func TestStartContinueDone(t *testing.T) {
 	h.clock.Advance(5 * time.Second)
 	cont := answer(startRequest(), first)
 	cont.ActorID = "tsh-2"
+	cont.ResponseTime = 12.5
 	last := h.handle(cont)
 	wantStatus(t, last, flow.StatusOK)
 	if last.SessionID != first.SessionID || len(last.Commands) != 0 || last.Balance == nil || *last.Balance != 1200 {
@@ -71,7 +72,8 @@ func TestStartContinueDone(t *testing.T) {
 		t.Fatalf("session after the end: %+v", s)
 	}
 	if len(s.Trace) != 2 || s.Trace[0].Step != "poll" || len(s.Trace[0].Commands) != 2 ||
-		s.Trace[1].Step != "done" || len(s.Trace[1].Responses) != 2 || s.Trace[1].Responses[0].ID != "1.1" {
+		s.Trace[1].Step != "done" || len(s.Trace[1].Responses) != 2 || s.Trace[1].Responses[0].ID != "1.1" ||
+		s.Trace[1].DeviceTime != 12500*time.Microsecond {
 		t.Fatalf("trace %+v", s.Trace)
 	}
 

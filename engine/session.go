@@ -21,6 +21,7 @@ func (e *Engine) record(s *store.Session, c *call, now time.Time, reply store.Re
 	entry.At = now
 	entry.Elapsed = e.clock.Now().Sub(c.start)
 	entry.DeviceCode = c.req.StatusCode
+	entry.DeviceTime = time.Duration(c.req.ResponseTime * float64(time.Millisecond))
 	entry.StatusCode = reply.StatusCode
 	entry.Message = reply.StatusMessage
 	if len(c.req.Responses) > 0 {

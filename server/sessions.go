@@ -54,6 +54,7 @@ type traceView struct {
 	ElapsedMs        float64     `json:"elapsedMs"`
 	Step             string      `json:"step,omitempty"`
 	DeviceStatusCode int         `json:"deviceStatusCode,omitempty"`
+	DeviceTimeMs     float64     `json:"deviceTimeMs,omitempty"` // the TSH's responseTimeMs
 	Responses        []frameView `json:"responses"`
 	Decisions        []string    `json:"decisions"`
 	Commands         []frameView `json:"commands"`
@@ -99,7 +100,8 @@ func (s *Server) getSession(c *fiber.Ctx) error {
 		view.Trace = append(view.Trace, traceView{
 			At: entry.At, ElapsedMs: float64(entry.Elapsed) / float64(time.Millisecond),
 			Step: entry.Step, DeviceStatusCode: entry.DeviceCode,
-			Responses: describeFrames(entry.Responses, framing), Decisions: nonNil(entry.Decisions),
+			DeviceTimeMs: float64(entry.DeviceTime) / float64(time.Millisecond),
+			Responses:    describeFrames(entry.Responses, framing), Decisions: nonNil(entry.Decisions),
 			Commands:   describeFrames(entry.Commands, framing),
 			StatusCode: entry.StatusCode, StatusMessage: entry.Message,
 		})

@@ -96,6 +96,9 @@ type TraceEntry struct {
 	Step       string        `json:"step,omitempty"`
 	Responses  []Command     `json:"responses,omitempty"` // the device's answers, ID = commandId
 	DeviceCode int           `json:"deviceStatusCode,omitempty"`
+	// DeviceTime is the TSH's responseTimeMs: how long the device took to
+	// run the previous batch.
+	DeviceTime time.Duration `json:"deviceTimeNs,omitempty"`
 	Decisions  []string      `json:"decisions,omitempty"` // guard outcomes, in order
 	Commands   []Command     `json:"commands,omitempty"`
 	StatusCode int           `json:"statusCode"`

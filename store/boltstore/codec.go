@@ -80,6 +80,7 @@ func encodeSession(dst []byte, s store.Session) []byte {
 		w.str(e.Step)
 		w.commands(e.Responses)
 		w.varint(int64(e.DeviceCode))
+		w.varint(int64(e.DeviceTime))
 		w.count(len(e.Decisions), len(e.Decisions) == 0)
 		for _, d := range e.Decisions {
 			w.str(d)
@@ -127,6 +128,7 @@ func decodeSession(data []byte) (store.Session, error) {
 			e.Step = r.str()
 			e.Responses = r.commands()
 			e.DeviceCode = int(r.varint())
+			e.DeviceTime = time.Duration(r.varint())
 			if n, ok := r.count(); ok {
 				e.Decisions = make([]string, n)
 				for j := range e.Decisions {

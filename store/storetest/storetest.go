@@ -145,6 +145,7 @@ func TypicalSession(id, issuerID, deviceID string, createdAt time.Time) store.Se
 			Step:       step,
 			Responses:  []store.Command{{ID: fmt.Sprintf("r%d", i), Frame: []byte{0x07, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0x00}}},
 			DeviceCode: i,
+			DeviceTime: time.Duration(80+i) * time.Millisecond,
 			Decisions:  []string{"balance >= amount", "counter == expected"},
 			Commands:   s.Batch,
 			StatusCode: 0,
