@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +20,21 @@ import (
 // files and manifest lines, and returns the root.
 func copyDemo(t testing.TB, demoStepTimeout, manifestExtra string, extra map[string]string) string {
 	t.Helper()
+	root := demoRoot(t, func(manifest string) string {
+		return strings.Replace(manifest, "stepTimeout: 50ms", "stepTimeout: "+demoStepTimeout, 1) + manifestExtra
+	})
+	for name, src := range extra {
+		if err := writeFile(filepath.Join(root, name), src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// demoRoot writes the embedded DEMO issuer under a temp root, its manifest
+// passed through edit, and returns the root.
+func demoRoot(t testing.TB, edit func(manifest string) string) string {
+	t.Helper()
 	root := t.TempDir()
 	err := fs.WalkDir(issuers.FS, "DEMO", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -28,19 +44,13 @@ func copyDemo(t testing.TB, demoStepTimeout, manifestExtra string, extra map[str
 		if err != nil {
 			return err
 		}
-		if strings.HasSuffix(p, "issuer.yaml") {
-			data = []byte(strings.Replace(string(data), "stepTimeout: 50ms", "stepTimeout: "+demoStepTimeout, 1))
-			data = append(data, manifestExtra...)
+		if path.Base(p) == scripts.ManifestFile {
+			data = []byte(edit(string(data)))
 		}
 		return writeFile(filepath.Join(root, p), string(data))
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for name, src := range extra {
-		if err := writeFile(filepath.Join(root, name), src); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return root
 }

@@ -1,41 +1,56 @@
 package scripts_test
 
 import (
-	"bytes"
 	"context"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tes-project/tes/felica"
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/flow"
-	"github.com/tes-project/tes/issuers"
 	"github.com/tes-project/tes/scripts"
 )
+
+// The manifest's knobs reach the settings the engine runs the issuer by.
+func TestManifestSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(string) string
+		want flow.Settings
+	}{
+		{"as shipped", func(m string) string { return m },
+			flow.Settings{TTL: 60 * time.Second, StepTimeout: 50 * time.Millisecond}},
+		{"ttl, stepTimeout and framing set", strings.NewReplacer("ttl: 60s", "ttl: 5s",
+			"stepTimeout: 50ms", "stepTimeout: 20ms", "framing: LEN", "framing: NOLEN").Replace,
+			flow.Settings{TTL: 5 * time.Second, StepTimeout: 20 * time.Millisecond, WithoutLEN: true}},
+		{"defaults when absent", strings.NewReplacer("ttl: 60s\n", "", "stepTimeout: 50ms\n", "", "framing: LEN\n", "").Replace,
+			flow.Settings{TTL: scripts.DefaultTTL, StepTimeout: scripts.DefaultStepTimeout}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg, err := scripts.Open(context.Background(), scripts.Config{Dir: demoRoot(t, tt.edit)})
+			must(t, err)
+			iss, ok := reg.Current("DEMO")
+			if !ok {
+				t.Fatalf("DEMO did not load: %+v", reg.Statuses())
+			}
+			if got := iss.Settings(); got != tt.want {
+				t.Fatalf("settings %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
 
 // An issuer whose manifest says NOLEN (iOS's sendFeliCaCommand) sends and
 // reads frames without their LEN byte, and a whole top-up runs that way.
 func TestIssuerWithoutLENFraming(t *testing.T) {
-	root := t.TempDir()
-	demo, err := fs.Sub(issuers.FS, "DEMO")
-	must(t, err)
-	must(t, os.CopyFS(filepath.Join(root, "DEMO"), demo))
-	manifest := filepath.Join(root, "DEMO", scripts.ManifestFile)
-	data, err := os.ReadFile(manifest)
-	must(t, err)
-	if !bytes.Contains(data, []byte("framing: LEN\n")) {
-		t.Fatal("the DEMO manifest no longer says framing: LEN")
-	}
-	must(t, os.WriteFile(manifest, bytes.Replace(data, []byte("framing: LEN\n"), []byte("framing: NOLEN\n"), 1), 0o600))
+	root := demoRoot(t, func(m string) string { return strings.Replace(m, "framing: LEN\n", "framing: NOLEN\n", 1) })
 	reg, err := scripts.Open(context.Background(), scripts.Config{Dir: root})
 	must(t, err)
-
-	iss, _ := reg.Current("DEMO")
-	if !iss.Settings().WithoutLEN {
-		t.Fatal("the issuer's settings do not say WithoutLEN")
+	iss, ok := reg.Current("DEMO")
+	if !ok || !iss.Settings().WithoutLEN {
+		t.Fatalf("DEMO loaded %v, settings %+v: want WithoutLEN", ok, iss)
 	}
 	l := newLedger()
 	l.cards["card-1"] = activeCard("card-1")
