@@ -11,6 +11,10 @@ var (
 	// read; another writer advanced the session first.
 	ErrConflict = errors.New("store: revision conflict")
 
+	// ErrClaimed: PutSession of an open session whose card (a Claim) is
+	// held by another open session.
+	ErrClaimed = errors.New("store: card claimed by another open session")
+
 	// ErrInvalid: a record is missing a key field (issuer, id) or is otherwise
 	// not storable.
 	ErrInvalid = errors.New("store: invalid record")

@@ -26,13 +26,16 @@ const (
 
 // Session is one operation of one device, from its first call to its end.
 type Session struct {
-	ID         string       `json:"id"`
-	IssuerID   string       `json:"issuerId"`
-	DeviceID   string       `json:"deviceId"`
-	ActorID    string       `json:"actorId,omitempty"`
-	Endpoint   string       `json:"endpoint"`
-	Operation  string       `json:"operation"`
-	CardID     string       `json:"cardId,omitempty"`
+	ID        string `json:"id"`
+	IssuerID  string `json:"issuerId"`
+	DeviceID  string `json:"deviceId"`
+	ActorID   string `json:"actorId,omitempty"`
+	Endpoint  string `json:"endpoint"`
+	Operation string `json:"operation"`
+	CardID    string `json:"cardId,omitempty"`
+	// IDm is the physical card's IDm (16 upper-case hex digits) once a
+	// Polling answer or cardContents named it; empty until then.
+	IDm        string       `json:"idm,omitempty"`
 	PurchaseID string       `json:"purchaseId,omitempty"`
 	Version    string       `json:"version"` // content hash of the issuer scripts it is pinned to
 	Revision   uint64       `json:"revision"`
@@ -63,6 +66,77 @@ type Session struct {
 	InFlight *MoneyWrite `json:"inFlight,omitempty"`
 
 	Trace []TraceEntry `json:"trace,omitempty"`
+}
+
+// ClaimKind says what a Claim names.
+type ClaimKind string
+
+// Claim kinds.
+const (
+	ClaimCard ClaimKind = "card" // a ledger card id, on the card endpoints
+	ClaimIDm  ClaimKind = "idm"  // a physical card's IDm
+)
+
+// Claim names one card that an open session works on; at most one open
+// session of an issuer holds each claim (CONTRACT.md §1.5).
+type Claim struct {
+	Kind ClaimKind
+	ID   string
+}
+
+// Claims are the claims s holds while it is open: its CardID and its IDm,
+// those that are set.
+func (s Session) Claims() []Claim {
+	var cs []Claim
+	if s.CardID != "" {
+		cs = append(cs, Claim{ClaimCard, s.CardID})
+	}
+	if s.IDm != "" {
+		cs = append(cs, Claim{ClaimIDm, s.IDm})
+	}
+	return cs
+}
+
+// SessionQuery selects sessions for SearchSessions: every non-zero field
+// must match.
+type SessionQuery struct {
+	IssuerID   string
+	DeviceID   string
+	CardID     string
+	IDm        string
+	PurchaseID string
+	Operation  string
+	// StatusCode matches LastReply.StatusCode when set.
+	StatusCode *int
+	State      SessionState
+	// From and To bound CreatedAt: From <= CreatedAt < To.
+	From, To time.Time
+	Limit    int
+	// After is the next of the previous page; empty for the first.
+	After string
+}
+
+// AuditEntry is one admin change: who made it, when, what it changed from
+// what to what, and why.
+type AuditEntry struct {
+	Seq      uint64    `json:"seq"`
+	At       time.Time `json:"at"`
+	Actor    string    `json:"actor"`  // "token" or the loopback caller's address
+	Action   string    `json:"action"` // e.g. "card.put", "purchase.resolve", "reload"
+	IssuerID string    `json:"issuerId,omitempty"`
+	Target   string    `json:"target,omitempty"` // the record's id: a card, purchase or IDm
+	// Before and After are the record as JSON; null when it did not exist
+	// before or no longer exists after.
+	Before []byte `json:"before,omitempty"`
+	After  []byte `json:"after,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// AuditQuery selects audit entries for AuditLog.
+type AuditQuery struct {
+	IssuerID string
+	Limit    int
+	After    string
 }
 
 // Command is one FeliCa command of a batch.

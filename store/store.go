@@ -42,6 +42,17 @@ type Tx interface {
 	// Sessions lists sessions of an issuer, newest first, optionally only of
 	// one device (deviceID != ""), at most limit (0: no limit).
 	Sessions(issuerID, deviceID string, limit int) ([]Session, error)
+	// SearchSessions lists the sessions that match every set field of q,
+	// newest CreatedAt first (ties by descending id), at most q.Limit (0: no
+	// limit). next is non-empty when more may follow: passing it as q.After
+	// gives the next page. A malformed q.After is ErrInvalid.
+	SearchSessions(q SessionQuery) (list []Session, next string, err error)
+	// ClaimHolder returns the id of the open session that holds claim c of
+	// the issuer; ErrNotFound when no open session does. PutSession keeps
+	// claims: an open session holds every claim of s.Claims(), an ended one
+	// none, and putting an open session whose claim another session holds
+	// fails with ErrClaimed and writes nothing.
+	ClaimHolder(issuerID string, c Claim) (string, error)
 	// OpenSessionsExpiredBefore lists open sessions whose ExpiresAt is
 	// before t, soonest expired first, at most limit (0: no limit).
 	OpenSessionsExpiredBefore(t time.Time, limit int) ([]Session, error)
@@ -55,6 +66,9 @@ type Tx interface {
 
 	Purchase(issuerID, purchaseID string) (Purchase, error)
 	PutPurchase(p Purchase) error
+	// Purchases lists an issuer's purchases with the given status (any
+	// status when empty), by purchase id, at most limit (0: no limit).
+	Purchases(issuerID string, status PurchaseStatus, limit int) ([]Purchase, error)
 
 	Account(issuerID, accountID string) (Account, error)
 	PutAccount(a Account) error
@@ -72,6 +86,14 @@ type Tx interface {
 	// PurgeReaderModeAttempts deletes at most limit attempts of any issuer
 	// and device recorded before t (0: no limit) and returns how many.
 	PurgeReaderModeAttempts(t time.Time, limit int) (int, error)
+
+	// AppendAudit records one admin change. The store sets e.Seq, greater
+	// than every earlier entry's.
+	AppendAudit(e AuditEntry) error
+	// AuditLog lists audit entries, newest first, only of q.IssuerID when
+	// set, at most q.Limit (0: no limit); next and q.After page as in
+	// SearchSessions.
+	AuditLog(q AuditQuery) (list []AuditEntry, next string, err error)
 
 	// ScriptVersion returns the sources of one version of an issuer's
 	// scripts, keyed by content hash.

@@ -23,7 +23,11 @@ import (
 // length+1 so that 0 can mean nil; times are time.Time's binary form, which
 // keeps the instant and the zone offset as JSON did. A record that starts
 // with '{' is JSON, as written by earlier versions, and still reads.
-const sessionFormat byte = 1
+//
+// Format 2 moved CardID into the head and added IDm after it, so that
+// PutSession can release a session's claims from the head alone; format 1
+// records still read (they hold no claims).
+const sessionFormat byte = 2
 
 // errCorrupt: a stored session record cannot be decoded.
 var errCorrupt = errors.New("boltstore: corrupt session record")
@@ -37,12 +41,15 @@ type sessionHead struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	PurgeAt   time.Time
+	CardID    string
+	IDm       string
+	format    byte
 }
 
 func (h sessionHead) session(id string) store.Session {
 	return store.Session{
 		ID: id, Revision: h.Revision, IssuerID: h.IssuerID, DeviceID: h.DeviceID, State: h.State,
-		CreatedAt: h.CreatedAt, ExpiresAt: h.ExpiresAt, PurgeAt: h.PurgeAt,
+		CreatedAt: h.CreatedAt, ExpiresAt: h.ExpiresAt, PurgeAt: h.PurgeAt, CardID: h.CardID, IDm: h.IDm,
 	}
 }
 
@@ -56,12 +63,13 @@ func encodeSession(dst []byte, s store.Session) []byte {
 	w.time(s.CreatedAt)
 	w.time(s.ExpiresAt)
 	w.time(s.PurgeAt)
+	w.str(s.CardID)
+	w.str(s.IDm)
 
 	w.str(s.ID)
 	w.str(s.ActorID)
 	w.str(s.Endpoint)
 	w.str(s.Operation)
-	w.str(s.CardID)
 	w.str(s.PurchaseID)
 	w.str(s.Version)
 	w.str(string(s.EndReason))
@@ -107,7 +115,9 @@ func decodeSession(data []byte) (store.Session, error) {
 	s.ActorID = r.str()
 	s.Endpoint = r.str()
 	s.Operation = r.str()
-	s.CardID = r.str()
+	if h.format == 1 {
+		s.CardID = r.str()
+	}
 	s.PurchaseID = r.str()
 	s.Version = r.str()
 	s.EndReason = store.EndReason(r.str())
@@ -156,6 +166,7 @@ func decodeSessionHead(data []byte) (sessionHead, error) {
 		if err := json.Unmarshal(data, &s); err != nil {
 			return sessionHead{}, err
 		}
+		// JSON records predate claims: they hold none.
 		return sessionHead{Revision: s.Revision, IssuerID: s.IssuerID, DeviceID: s.DeviceID, State: s.State,
 			CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, PurgeAt: s.PurgeAt}, nil
 	}
@@ -262,20 +273,24 @@ func (r *decoder) fail(format string, args ...any) {
 }
 
 func (r *decoder) head() sessionHead {
-	if len(r.b) == 0 || r.b[0] != sessionFormat {
+	if len(r.b) == 0 || r.b[0] < 1 || r.b[0] > sessionFormat {
 		r.fail("unknown format")
 		return sessionHead{}
 	}
+	h := sessionHead{format: r.b[0]}
 	r.b = r.b[1:]
-	return sessionHead{
-		Revision:  r.uvarint(),
-		IssuerID:  r.str(),
-		DeviceID:  r.str(),
-		State:     store.SessionState(r.str()),
-		CreatedAt: r.time(),
-		ExpiresAt: r.time(),
-		PurgeAt:   r.time(),
+	h.Revision = r.uvarint()
+	h.IssuerID = r.str()
+	h.DeviceID = r.str()
+	h.State = store.SessionState(r.str())
+	h.CreatedAt = r.time()
+	h.ExpiresAt = r.time()
+	h.PurgeAt = r.time()
+	if h.format >= 2 {
+		h.CardID = r.str()
+		h.IDm = r.str()
 	}
+	return h
 }
 
 func (r *decoder) uvarint() uint64 {

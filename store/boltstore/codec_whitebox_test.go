@@ -65,7 +65,8 @@ func TestSessionCodecMatchesJSON(t *testing.T) {
 				t.Fatalf("decode head: %v", err)
 			}
 			if h := head.session(s.ID); !reflect.DeepEqual(h, store.Session{ID: s.ID, Revision: want.Revision, IssuerID: want.IssuerID,
-				DeviceID: want.DeviceID, State: want.State, CreatedAt: want.CreatedAt, ExpiresAt: want.ExpiresAt, PurgeAt: want.PurgeAt}) {
+				DeviceID: want.DeviceID, State: want.State, CreatedAt: want.CreatedAt, ExpiresAt: want.ExpiresAt, PurgeAt: want.PurgeAt,
+				CardID: want.CardID, IDm: want.IDm}) {
 				t.Errorf("head %+v does not match the session", h)
 			}
 		})

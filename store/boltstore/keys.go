@@ -19,6 +19,10 @@ var (
 	bucketByDevice       = []byte("sessions.byDevice")
 	bucketOpenByExpiry   = []byte("sessions.openByExpiry")
 	bucketEndedByPurge   = []byte("sessions.endedByPurge")
+	bucketClaims         = []byte("sessions.claims")
+	bucketAllByCreated   = []byte("sessions.byCreated")
+	bucketPurchaseStatus = []byte("purchases.byStatus")
+	bucketAudit          = []byte("audit")
 	bucketCards          = []byte("cards")
 	bucketPurchases      = []byte("purchases")
 	bucketAccounts       = []byte("accounts")
@@ -29,15 +33,48 @@ var (
 )
 
 func createBuckets(btx *bolt.Tx) error {
+	backfill := btx.Bucket(bucketAllByCreated) == nil && btx.Bucket(bucketSessions) != nil
 	for _, name := range [][]byte{
 		bucketSessions, bucketDeviceNewest, bucketByIssuer, bucketByDevice,
 		bucketOpenByExpiry, bucketEndedByPurge, bucketCards, bucketPurchases,
 		bucketAccounts, bucketAccountsByIDm, bucketBlacklist, bucketReaderMode,
-		bucketScriptVersions,
+		bucketScriptVersions, bucketClaims, bucketAllByCreated, bucketPurchaseStatus, bucketAudit,
 	} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("bucket %s: %w", name, err)
 		}
+	}
+	if backfill {
+		return backfillIndexes(btx)
+	}
+	return nil
+}
+
+// backfillIndexes fills the indexes that a file written before they
+// existed lacks: sessions by creation time and purchases by status. (Its
+// sessions hold no claims: claims came with session format 2.)
+func backfillIndexes(btx *bolt.Tx) error {
+	created := btx.Bucket(bucketAllByCreated)
+	err := btx.Bucket(bucketSessions).ForEach(func(id, data []byte) error {
+		h, err := decodeSessionHead(data)
+		if err != nil {
+			return fmt.Errorf("session %q: %w", id, err)
+		}
+		return created.Put(append(timeKey(h.CreatedAt), id...), []byte{})
+	})
+	if err != nil {
+		return fmt.Errorf("backfill %s: %w", bucketAllByCreated, err)
+	}
+	status := btx.Bucket(bucketPurchaseStatus)
+	err = btx.Bucket(bucketPurchases).ForEach(func(key, data []byte) error {
+		var p store.Purchase
+		if err := decodeJSON(bucketPurchases, data, &p); err != nil {
+			return err
+		}
+		return status.Put(purchaseStatusKey(p), []byte{})
+	})
+	if err != nil {
+		return fmt.Errorf("backfill %s: %w", bucketPurchaseStatus, err)
 	}
 	return nil
 }

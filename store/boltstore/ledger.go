@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/tes-project/tes/store"
@@ -51,7 +52,55 @@ func (t *tx) PutPurchase(p store.Purchase) error {
 	if err := checkIDs("issuer id", p.IssuerID, "purchase id", p.PurchaseID); err != nil {
 		return err
 	}
-	return t.put(bucketPurchases, joinKey(false, p.IssuerID, p.PurchaseID), p)
+	key := joinKey(false, p.IssuerID, p.PurchaseID)
+	var old store.Purchase
+	found, err := t.get(bucketPurchases, key, &old)
+	if err != nil {
+		return err
+	}
+	index := t.btx.Bucket(bucketPurchaseStatus)
+	if found && old.Status != p.Status {
+		if err := index.Delete(purchaseStatusKey(old)); err != nil {
+			return fmt.Errorf("boltstore: %s: delete entry of purchase %q: %w", bucketPurchaseStatus, p.PurchaseID, err)
+		}
+	}
+	if err := index.Put(purchaseStatusKey(p), []byte{}); err != nil {
+		return fmt.Errorf("boltstore: %s: put entry of purchase %q: %w", bucketPurchaseStatus, p.PurchaseID, err)
+	}
+	return t.put(bucketPurchases, key, p)
+}
+
+// purchaseStatusKey is p's entry in purchases.byStatus: issuer NUL status
+// NUL purchase id.
+func purchaseStatusKey(p store.Purchase) []byte {
+	return joinKey(false, p.IssuerID, string(p.Status), p.PurchaseID)
+}
+
+func (t *tx) Purchases(issuerID string, status store.PurchaseStatus, limit int) ([]store.Purchase, error) {
+	if err := t.usable("Purchases"); err != nil {
+		return nil, err
+	}
+	if err := checkID("issuer id", issuerID); err != nil {
+		return nil, err
+	}
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	bucket, prefix := bucketPurchases, joinKey(true, issuerID)
+	if status != "" {
+		bucket, prefix = bucketPurchaseStatus, joinKey(true, issuerID, string(status))
+	}
+	var list []store.Purchase
+	c := t.btx.Bucket(bucket).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && (limit == 0 || len(list) < limit); k, _ = c.Next() {
+		var p store.Purchase
+		if err := t.mustGet(bucketPurchases, joinKey(false, issuerID, string(k[len(prefix):])), &p,
+			fmt.Sprintf("%s names purchase %q", bucket, k[len(prefix):])); err != nil {
+			return nil, err
+		}
+		list = append(list, p)
+	}
+	return list, nil
 }
 
 func (t *tx) Account(issuerID, accountID string) (store.Account, error) {

@@ -20,6 +20,9 @@ var sessionIndexes = [...]sessionIndex{
 	{bucketByIssuer, func(s store.Session) []byte {
 		return append(appendTime(joinKey(true, s.IssuerID), s.CreatedAt), s.ID...)
 	}},
+	{bucketAllByCreated, func(s store.Session) []byte {
+		return append(timeKey(s.CreatedAt), s.ID...)
+	}},
 	{bucketByDevice, func(s store.Session) []byte {
 		return append(appendTime(joinKey(true, s.IssuerID, s.DeviceID), s.CreatedAt), s.ID...)
 	}},
@@ -139,6 +142,9 @@ func (t *tx) PutSession(s store.Session) error {
 	if found && (old.IssuerID != s.IssuerID || old.DeviceID != s.DeviceID) {
 		return fmt.Errorf("boltstore: session %q changes issuer or device: %w", s.ID, store.ErrInvalid)
 	}
+	if err := t.checkClaims(s); err != nil {
+		return err
+	}
 	if err := t.btx.Bucket(bucketSessions).Put([]byte(s.ID), encodeSession(nil, s)); err != nil {
 		return fmt.Errorf("boltstore: put session %q: %w", s.ID, err)
 	}
@@ -146,6 +152,9 @@ func (t *tx) PutSession(s store.Session) error {
 		if err := t.moveIndexEntry(ix, old, found, s); err != nil {
 			return err
 		}
+	}
+	if err := t.moveClaims(old, found, s); err != nil {
+		return err
 	}
 	return t.pointDeviceAt(s)
 }

@@ -45,10 +45,15 @@ func (t *tx) get(bucket, key []byte, v any) (bool, error) {
 	if data == nil {
 		return false, nil
 	}
+	return true, decodeJSON(bucket, data, v)
+}
+
+// decodeJSON decodes a JSON record of bucket into v.
+func decodeJSON(bucket, data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
-		return true, fmt.Errorf("boltstore: decode %s record: %w", bucket, err)
+		return fmt.Errorf("boltstore: decode %s record: %w", bucket, err)
 	}
-	return true, nil
+	return nil
 }
 
 // put encodes v at key.

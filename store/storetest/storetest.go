@@ -29,6 +29,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", testSessions},
 		{"OpenSessionsExpiredBefore", testOpenSessionsExpiredBefore},
 		{"PurgeEnded", testPurgeEnded},
+		{"Claims", testClaims},
+		{"ClaimsRace", testClaimsRace},
+		{"SearchSessions", testSearchSessions},
+		{"SearchSessionsPaging", testSearchSessionsPaging},
+		{"Purchases", testPurchases},
+		{"Audit", testAudit},
 		{"ReaderModeAttempts", testReaderModeAttempts},
 		{"PurgeReaderModeAttempts", testPurgeReaderModeAttempts},
 		{"Blacklist", testBlacklist},
@@ -125,6 +131,7 @@ func TypicalSession(id, issuerID, deviceID string, createdAt time.Time) store.Se
 	s := OpenSession(id, issuerID, deviceID, createdAt)
 	s.ActorID = "actor-7"
 	s.CardID = "card-0001"
+	s.IDm = "012E4C7A11223344"
 	s.PurchaseID = "purchase-42"
 	s.Revision = 3
 	s.Steps = 3
