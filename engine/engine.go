@@ -35,6 +35,8 @@ type Config struct {
 	Retention time.Duration
 	// NewID makes session and account ids; default 128 random bits in hex.
 	NewID func() string
+	// Observer, when set, learns of every step (metrics).
+	Observer Observer
 	// MaxConcurrentSteps bounds the flow steps running at once; default
 	// twice GOMAXPROCS. Steps are CPU work: more at once only makes each
 	// take longer.
@@ -51,6 +53,7 @@ type Engine struct {
 	log       *slog.Logger
 	retention time.Duration
 	newID     func() string
+	observer  Observer
 	devices   deviceLocks
 	stepSlots chan struct{} // one token per running step
 }
@@ -70,6 +73,7 @@ func New(cfg Config) (*Engine, error) {
 		log:       cfg.Logger,
 		retention: cfg.Retention,
 		newID:     cfg.NewID,
+		observer:  cfg.Observer,
 		devices:   deviceLocks{held: map[string]*deviceLock{}},
 	}
 	if e.clock == nil {
@@ -138,8 +142,9 @@ func (e *Engine) Handle(ctx context.Context, req Request) (reply Reply) {
 	if err != nil {
 		e.log.ErrorContext(ctx, "engine: request failed", "error", err.Error(),
 			"issuer", req.IssuerID, "device", req.DeviceID, e.cardAttr(ctx, "cardId", req.CardID))
-		return statusReply("", flow.StatusUnexpectedError)
+		reply = statusReply("", flow.StatusUnexpectedError)
 	}
+	reply.Operation = c.operation
 	return reply
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -31,7 +32,11 @@ func (e *Engine) runAndCommit(ctx context.Context, c *call, iss flow.Issuer, bas
 		Ledger:    ledger{store: e.store, issuerID: c.req.IssuerID},
 		Now:       now,
 	}
+	stepStart := e.clock.Now()
 	res, stepErr := e.runStep(ctx, iss, in)
+	if e.observer != nil {
+		e.observer.StepDone(c.req.IssuerID, base.Operation, e.clock.Now().Sub(stepStart), stepErr)
+	}
 	if err := ctx.Err(); err != nil {
 		// The caller gave up, not the flow: keep the session as it was.
 		return Reply{}, fmt.Errorf("request abandoned during the step: %w", err)
@@ -50,9 +55,19 @@ func (e *Engine) runAndCommit(ctx context.Context, c *call, iss flow.Issuer, bas
 	}
 	ch.mark = mark
 	ch.closing = closing
+	ch.now = now
 
 	written, refusal, err := e.commit(ctx, ch)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrClaimed) && base.Revision == 0:
+		// Another device's operation has the card: nothing was written.
+		return statusReply("", flow.StatusOperationOngoing), nil
+	case errors.Is(err, store.ErrClaimed):
+		// The step named a card (its IDm) that another device's operation
+		// has: this operation ends, its step's effects unwritten.
+		return e.endWith(ctx, c, base, mark, now, flow.StatusOperationOngoing, store.EndCompleted,
+			"refused: "+err.Error())
+	case err != nil:
 		return Reply{}, err
 	}
 	if refusal != nil {
@@ -70,6 +85,9 @@ func (e *Engine) outcome(c *call, iss flow.Issuer, base store.Session, res flow.
 
 	s := base
 	s.FlowState = bytes.Clone(res.State)
+	if s.IDm == "" {
+		s.IDm = res.IDm
+	}
 	s.InFlight = inFlightAfter(base.InFlight, res.Effects, c.req.CardID)
 	entry := store.TraceEntry{Step: res.Step, Decisions: res.Decisions}
 	var reply store.Reply
