@@ -347,7 +347,7 @@ func TestAdminBlacklistAndAccounts(t *testing.T) {
 func TestAdminSessions(t *testing.T) {
 	s := newStack(t, withAdminToken(adminToken))
 	for _, dev := range []string{"DEV-A", "DEV-B"} {
-		got := s.do(t, call{endpoint: "getCardCommands", body: body(cardBase, map[string]any{"deviceId": dev})})
+		got := s.do(t, call{endpoint: "getCardCommands", body: body(cardBase, map[string]any{"deviceId": dev, "cardId": "CARD-" + dev})})
 		if got.reply.code() != 0 {
 			t.Fatalf("start: %s", got.raw)
 		}
