@@ -31,6 +31,9 @@ type ClientOptions struct {
 	// set it to their number of devices so that every device keeps its
 	// connection.
 	MaxConnsPerHost int
+	// Transport, when set, carries the requests instead of TCP: tes test
+	// and tes replay hand the server's fiber app to it, in process.
+	Transport http.RoundTripper
 }
 
 // Client talks to one server's Device Gateway API. Safe for concurrent use:
@@ -66,6 +69,9 @@ func parseBase(raw string) (string, error) {
 func newHTTPClient(o ClientOptions) *http.Client {
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.Transport != nil {
+		return &http.Client{Transport: o.Transport, Timeout: o.Timeout}
 	}
 	if o.MaxConnsPerHost == 0 {
 		o.MaxConnsPerHost = 64

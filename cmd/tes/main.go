@@ -16,7 +16,9 @@ const usageText = `Usage: tes <command> [options]
 Commands:
   serve   run the server: Device Gateway API and admin API
   check   load and compile every issuer's scripts as the server would
-  sim     play the TSH for one operation against a running server
+  sim     play the TSH for one operation against a server (or in process)
+  test    run the issuers' own flow tests, offline
+  replay  run a recorded session through the flows in a folder
   bench   measure a server under load
 
 Run "tes <command> --help" for a command's options.
@@ -47,6 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(context.Background(), args[1:], stdout, stderr, signals)
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
+	case "test":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return runTest(ctx, args[1:], stdout, stderr)
 	case "sim":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()

@@ -25,6 +25,31 @@ var demoJSON []byte
 type Catalog struct {
 	Layout Layout
 	Cards  []Image
+	// Product, when set, says where a card keeps its product code: the
+	// ledger's productCode repeats that byte (tes sim --seed and tes test
+	// provision cards with it). Nil when the file does not declare it.
+	Product *ByteRef
+}
+
+// ByteRef names one byte of a card image: byte Byte (0-based) of block Block
+// of the service named Service.
+type ByteRef struct {
+	Service string
+	Block   int
+	Byte    int
+}
+
+// ProductCode reads the product code that c.Product declares from img;
+// false when the catalogue declares none.
+func (c *Catalog) ProductCode(img Image) (int, bool) {
+	if c.Product == nil {
+		return 0, false
+	}
+	blocks := img.Blocks[c.Product.Service]
+	if c.Product.Block >= len(blocks) {
+		return 0, true // an unlisted block is zero
+	}
+	return int(blocks[c.Product.Block][c.Product.Byte]), true
 }
 
 // Image is the content of one card: its IDm and its blocks by service name. A service
@@ -93,6 +118,17 @@ func (c *Catalog) Validate() error {
 	if err := c.Layout.Validate(); err != nil {
 		return err
 	}
+	if p := c.Product; p != nil {
+		s, ok := c.Layout.serviceNamed(p.Service)
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: productCode: no service %q in the layout", ErrInvalidCatalog, p.Service)
+		case p.Block < 0 || p.Block >= s.Blocks:
+			return fmt.Errorf("%w: productCode: service %q has no block %d", ErrInvalidCatalog, p.Service, p.Block)
+		case p.Byte < 0 || p.Byte >= felica.BlockSize:
+			return fmt.Errorf("%w: productCode: byte %d is outside a block", ErrInvalidCatalog, p.Byte)
+		}
+	}
 	seen := make(map[felica.IDm]bool, len(c.Cards))
 	for _, img := range c.Cards {
 		if seen[img.IDm] {
@@ -137,7 +173,15 @@ type catalogFile struct {
 	Areas      []areaFile    `json:"areas"`
 	Services   []serviceFile `json:"services"`
 	MaxBalance int           `json:"maxBalance"`
-	Cards      []cardFile    `json:"cards"`
+	// ProductCode is optional: where a card keeps its product code.
+	ProductCode *byteRefFile `json:"productCode,omitempty"`
+	Cards       []cardFile   `json:"cards"`
+}
+
+type byteRefFile struct {
+	Service string `json:"service"`
+	Block   int    `json:"block"`
+	Byte    int    `json:"byte"`
 }
 
 type areaFile struct {
@@ -171,6 +215,9 @@ func (f catalogFile) catalog() (*Catalog, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCatalog, err)
 	}
 	c.Layout.MaxBalance = f.MaxBalance
+	if p := f.ProductCode; p != nil {
+		c.Product = &ByteRef{Service: p.Service, Block: p.Block, Byte: p.Byte}
+	}
 	for i, a := range f.Areas {
 		if c.Layout.Areas, err = a.appendTo(c.Layout.Areas); err != nil {
 			return nil, fmt.Errorf("%w: areas[%d]: %w", ErrInvalidCatalog, i, err)
