@@ -271,7 +271,7 @@ func ParseFile(file string, data []byte) (cases []Case, err error) {
 	}
 	lines, err := documentLines(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %s", ErrCase, file, yamlMessage(err))
+		return nil, fmt.Errorf("%w: %s:%s", ErrCase, file, yamlMessage(err))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -282,7 +282,7 @@ func ParseFile(file string, data []byte) (cases []Case, err error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %s", ErrCase, file, yamlMessage(err))
+			return nil, fmt.Errorf("%w: %s:%s", ErrCase, file, yamlMessage(err))
 		}
 		if i >= len(lines) { // the two readings disagree: refuse rather than guess
 			return nil, fmt.Errorf("%w: %s: cannot tell where document %d starts", ErrCase, file, i+1)
@@ -326,8 +326,21 @@ func documentLines(data []byte) ([]int, error) {
 	}
 }
 
+var (
+	yamlLineRe  = regexp.MustCompile(`^(?:yaml: )?(?:[a-z ]+ errors?:\s*)?line (\d+): (.*)$`)
+	yamlFieldRe = regexp.MustCompile(`field (\S+) not found in type \S+`)
+)
+
+// yamlMessage turns a decoder error into "LINE: message" (the caller puts
+// the file first), its first problem only.
 func yamlMessage(err error) string {
-	return strings.TrimPrefix(strings.Join(strings.Fields(err.Error()), " "), "yaml: ")
+	msg, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	msg = strings.TrimSpace(msg)
+	msg = yamlFieldRe.ReplaceAllString(msg, "unknown field $1")
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		return m[1] + ": " + strings.TrimSpace(m[2])
+	}
+	return " " + strings.TrimPrefix(msg, "yaml: ")
 }
 
 var (

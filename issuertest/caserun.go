@@ -570,4 +570,3 @@ func or(s, def string) string {
 	}
 	return def
 }
-

@@ -3,6 +3,7 @@ package card_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -146,5 +147,48 @@ func TestLoadRejects(t *testing.T) {
 func TestLoadFileMissing(t *testing.T) {
 	if _, err := card.LoadFile("testdata/no-such-file.json"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("LoadFile = %v, want os.ErrNotExist", err)
+	}
+}
+
+func TestCatalogProductCode(t *testing.T) {
+	base := `{"systemCode": "80DE", "pmm": "100B4B428485D0FF",
+	  "areas": [{"areaCode": "0000", "endCode": "FFFE", "keyVersion": "0000"}],
+	  "services": [{"name": "info", "number": 2, "kind": "random", "codes": {"rw": "0089"}, "blocks": 1, "keyVersion": "0000"}],
+	  %s
+	  "cards": [{"idm": "0102030405060708", "blocks": {"info": ["00102C3A000000000000000000000000"]}},
+	            {"idm": "0102030405060709", "blocks": {}}]}`
+	tests := []struct {
+		name    string
+		product string
+		want    int
+		wantOK  bool
+		wantErr string
+	}{
+		{"declared", `"productCode": {"service": "info", "block": 0, "byte": 1},`, 0x10, true, ""},
+		{"not declared", ``, 0, false, ""},
+		{"no such service", `"productCode": {"service": "balance", "block": 0, "byte": 1},`, 0, false, `no service "balance"`},
+		{"no such block", `"productCode": {"service": "info", "block": 1, "byte": 1},`, 0, false, "has no block 1"},
+		{"byte outside", `"productCode": {"service": "info", "block": 0, "byte": 16},`, 0, false, "outside a block"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := card.Load(strings.NewReader(fmt.Sprintf(base, tt.product)))
+			if tt.wantErr != "" {
+				if err == nil || !errors.Is(err, card.ErrInvalidCatalog) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := c.ProductCode(c.Cards[0])
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("ProductCode = %d, %v; want %d, %v", got, ok, tt.want, tt.wantOK)
+			}
+			if got, _ := c.ProductCode(c.Cards[1]); got != 0 {
+				t.Errorf("an unlisted block reads %d, want 0", got)
+			}
+		})
 	}
 }
