@@ -56,6 +56,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(rep); err != nil {
 			fmt.Fprintf(stderr, "tes test: %v\n", err)
 			return exitFail
