@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr/vm"
@@ -32,6 +33,8 @@ type compiled struct {
 	names     map[flow.Endpoint]map[string]string
 	defaults  map[flow.Endpoint]map[string]string // rule → canonical name
 	quirks    []compiledQuirk
+	// warnings are what tes check reports without refusing the load.
+	warnings []Problem
 }
 
 // chunk is one compiled Lua file.
@@ -39,6 +42,7 @@ type chunk struct {
 	file    string // "ISSUER/path.lua", the name Lua errors carry
 	proto   *lua.FunctionProto
 	strings map[string]int // each string literal → the first line it is on
+	lint    *chunkLint     // what the static checks read (lint.go)
 }
 
 type compiledFlow struct {
@@ -112,6 +116,9 @@ func compileIssuer(issuer string, files map[string][]byte, logger *slog.Logger) 
 			c.libraries = append(c.libraries, ch)
 		}
 	}
+	if len(ps.list) > 0 {
+		return nil, ps.list // every flow runs the libraries: nothing more can be checked
+	}
 	seen := map[string]bool{}
 	for _, op := range man.Operations {
 		if seen[op.Flow.Path] {
@@ -122,18 +129,23 @@ func compileIssuer(issuer string, files map[string][]byte, logger *slog.Logger) 
 			c.flowFiles = append(c.flowFiles, ch)
 		}
 	}
-	if len(ps.list) > 0 {
-		return nil, ps.list
-	}
+	// The flow files that compiled are checked on, so that one broken file
+	// does not hide the others' problems; a flow file that fails as it
+	// loads is dropped and the rest loaded again.
 	probe, err := newRunner(c, logger)
-	if err != nil {
+	for err != nil {
 		var ce *chunkError
-		if errors.As(err, &ce) {
-			ps.add(ce.file, luaLine(ce.msg), "%s", stripPosition(ce.msg))
-		} else {
+		if !errors.As(err, &ce) {
 			ps.add(manFile, 0, "%v", err)
+			return nil, ps.list
 		}
-		return nil, ps.list
+		ps.add(ce.file, luaLine(ce.msg), "%s", stripPosition(ce.msg))
+		before := len(c.flowFiles)
+		c.flowFiles = slices.DeleteFunc(c.flowFiles, func(ch *chunk) bool { return ch.file == ce.file })
+		if len(c.flowFiles) == before {
+			return nil, ps.list // a library failed: every flow needs it
+		}
+		probe, err = newRunner(c, logger)
 	}
 	defer probe.L.Close()
 	for _, ch := range c.flowFiles {
@@ -143,6 +155,7 @@ func compileIssuer(issuer string, files map[string][]byte, logger *slog.Logger) 
 	}
 	c.buildOperations(manFile, ps)
 	c.buildQuirks(manFile, ps)
+	c.lint(probe.L, ps)
 	if len(ps.list) > 0 {
 		return nil, ps.list
 	}
@@ -177,7 +190,7 @@ func compileChunk(issuer string, ref fileRef, files map[string][]byte, manFile s
 		ps.add(name, luaLine(err.Error()), "%s", stripPosition(err.Error()))
 		return nil
 	}
-	ch := &chunk{file: name, proto: proto, strings: map[string]int{}}
+	ch := &chunk{file: name, proto: proto, strings: map[string]int{}, lint: lintChunk(stmts)}
 	collectStrings(reflect.ValueOf(stmts), ch.strings)
 	return ch
 }
@@ -338,7 +351,8 @@ func (c *compiled) buildTransitions(ch *chunk, fl *compiledFlow, cs *compiledSte
 				tr.final, tr.status = true, int(n)
 				targets++
 				if _, known := flow.StatusMessage(tr.status); !known || (key == "fail") == (tr.status == 0) {
-					ps.add(ch.file, ch.lineOf(key, cs.line), "step %s: %s = %d is not a valid status code here", cs.name, key, tr.status)
+					file, line := c.finalLine(ch, key, tr.status, cs.line)
+					ps.add(file, line, "step %s: %s = %d is not a valid status code here (%s)", cs.name, key, tr.status, validCodes())
 				}
 			case "message":
 				tr.message = v.String()
