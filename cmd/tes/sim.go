@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/tes-project/tes/clock"
 	"github.com/tes-project/tes/felica"
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/issuertest"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/tsh"
+	"github.com/tes-project/tes/tsh/local"
 )
 
 // Default cards of tes sim: the DEMO sample phone card with 1000 yen, and
@@ -55,6 +59,8 @@ type simConfig struct {
 	serviceID                 string
 	withoutLEN                bool
 	seed, asJSON              bool
+	inProcess                 bool
+	issuersDir                string
 	expect                    int
 	timeout                   time.Duration
 	faults                    simFaults
@@ -73,8 +79,10 @@ func simFlags(cfg *simConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.purchase, "purchase", "", "purchaseId (default with --seed for TOPUP and REFUND: a fresh one)")
 	fs.StringVar(&cfg.actor, "actor", "tes-sim", "x-actor-id header")
 	fs.Int64Var(&cfg.amount, "amount", 500, "amount of the purchase that --seed creates, yen")
-	fs.StringVar(&cfg.cardImage, "card-image", "demo", `card catalogue: a JSON file in the format of cards/demo.json, or "demo" for the built-in one`)
-	fs.StringVar(&cfg.card, "card", "", "the card of the catalogue to play, by IDm or label (default: "+simPhoneCard+", or "+simPhysicalCard+" in reader mode)")
+	fs.StringVar(&cfg.cardImage, "card-image", "", `card image file (docs/cards.md), or "demo" for the built-in one (default: with --in-process the issuer's own cards.json when it has one, else "demo")`)
+	fs.StringVar(&cfg.card, "card", "", "the card of the image file to play, by IDm or label (default: the file's first card; with the built-in one, "+simPhysicalCard+" in reader mode)")
+	fs.BoolVar(&cfg.inProcess, "in-process", false, "run the server in this process on a temporary store, with the issuers under --issuers: no server, no admin API needed (--url and --admin-url are ignored)")
+	fs.StringVar(&cfg.issuersDir, "issuers", "./issuers", "with --in-process: folder of issuer folders")
 	fs.StringVar(&cfg.serviceID, "service-id", "tes sim", "cardContents.cardServiceId in reader mode")
 	fs.BoolVar(&cfg.withoutLEN, "without-len", false, "frames travel without their LEN byte (issuers configured for iOS)")
 	fs.BoolVar(&cfg.seed, "seed", false, "first PUT the card (ACTIVE, its product, the device) and for TOPUP/REFUND the purchase through the admin API")
@@ -85,7 +93,8 @@ func simFlags(cfg *simConfig) *flag.FlagSet {
 	return fs
 }
 
-const simAbout = `Plays the TSH for one operation against a running tes server, with a virtual
+const simAbout = `Plays the TSH for one operation against a running tes server (or, with
+--in-process, one built in this process on a temporary store), with a virtual
 card: sends the request, runs each command on the card, sends the answers back,
 and prints every round trip decoded. Exits 0 when the final status code equals
 --expect, 1 otherwise, 2 on bad usage.`
@@ -103,17 +112,27 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tes sim: unknown --endpoint %q\n", cfg.endpoint)
 		return exitUsage
 	}
+	if cfg.cardImage == "" {
+		cfg.cardImage = "demo"
+		if own := filepath.Join(cfg.issuersDir, cfg.issuer, issuertest.DefaultImageFile); cfg.inProcess && fileExists(own) {
+			cfg.cardImage = own
+		}
+	}
 	catalog, err := loadCatalog(cfg.cardImage)
 	if err != nil {
 		fmt.Fprintf(stderr, "tes sim: %v\n", err)
 		return exitUsage
 	}
 	key := cfg.card
-	if key == "" {
-		key = simPhoneCard
-		if endpoint == flow.EndpointReaderMode {
-			key = simPhysicalCard
-		}
+	switch {
+	case key != "":
+	case cfg.cardImage == "demo" && endpoint == flow.EndpointReaderMode:
+		key = simPhysicalCard
+	case len(catalog.Cards) > 0:
+		key = catalog.Cards[0].IDm.String()
+	default:
+		fmt.Fprintf(stderr, "tes sim: %s holds no card\n", cfg.cardImage)
+		return exitUsage
 	}
 	img, ok := catalog.Image(key)
 	if !ok {
@@ -130,8 +149,30 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	op := simOperation(cfg, endpoint, catalog.Layout, img)
+	pause := (func(context.Context, time.Duration) error)(nil)
+	if cfg.inProcess {
+		dataDir, err := os.MkdirTemp("", "tes-sim-*")
+		if err != nil {
+			fmt.Fprintf(stderr, "tes sim: %v\n", err)
+			return exitFail
+		}
+		defer os.RemoveAll(dataDir)
+		// A fake clock that only pauses move: pause:70s@2 takes no time.
+		clk := clock.NewFake(time.Now())
+		srv, err := local.Start(ctx, local.Config{DataDir: dataDir, IssuersDir: cfg.issuersDir, Clock: clk})
+		if err != nil {
+			fmt.Fprintf(stderr, "tes sim: start in process: %v\n", err)
+			return exitFail
+		}
+		defer srv.Close()
+		cfg.url, cfg.adminURL = srv.GatewayURL, srv.AdminURL
+		pause = func(_ context.Context, d time.Duration) error {
+			clk.Advance(d)
+			return nil
+		}
+	}
 	if cfg.seed {
-		if err := simSeed(ctx, cfg, &op, img); err != nil {
+		if err := simSeed(ctx, cfg, &op, catalog, img); err != nil {
 			fmt.Fprintf(stderr, "tes sim: seed: %v\n", err)
 			return exitFail
 		}
@@ -142,7 +183,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer client.CloseIdleConnections()
-	out, runErr := client.Run(ctx, op, vcard, tsh.Options{Faults: cfg.faults, Framing: framing})
+	out, runErr := client.Run(ctx, op, vcard, tsh.Options{Faults: cfg.faults, Framing: framing, Pause: pause})
 	if err := simPrint(stdout, out, cfg.asJSON); err != nil {
 		fmt.Fprintf(stderr, "tes sim: print: %v\n", err)
 		return exitFail
@@ -185,7 +226,7 @@ func simOperation(cfg simConfig, endpoint flow.Endpoint, layout card.Layout, img
 
 // simSeed provisions the card and, for a money operation, its purchase,
 // inventing a purchaseId when none was given.
-func simSeed(ctx context.Context, cfg simConfig, op *tsh.Operation, img card.Image) error {
+func simSeed(ctx context.Context, cfg simConfig, op *tsh.Operation, catalog *card.Catalog, img card.Image) error {
 	if op.Endpoint == flow.EndpointReaderMode {
 		return nil
 	}
@@ -193,7 +234,12 @@ func simSeed(ctx context.Context, cfg simConfig, op *tsh.Operation, img card.Ima
 	if err != nil {
 		return err
 	}
-	product, _ := tsh.DemoProductCode(img)
+	// The image file says where its cards keep their product code; the
+	// built-in DEMO file predates that declaration.
+	product, ok := catalog.ProductCode(img)
+	if !ok {
+		product, _ = tsh.DemoProductCode(img)
+	}
 	if _, err := admin.PutCard(ctx, tsh.CardSeed{IssuerID: op.IssuerID, CardID: op.CardID, ProductCode: product, DeviceID: op.DeviceID}); err != nil {
 		return err
 	}
@@ -209,6 +255,11 @@ func simSeed(ctx context.Context, cfg simConfig, op *tsh.Operation, img card.Ima
 	}
 	_, err = admin.PutPurchase(ctx, tsh.PurchaseSeed{IssuerID: op.IssuerID, PurchaseID: op.PurchaseID, CardID: op.CardID, Amount: cfg.amount, Kind: kind})
 	return err
+}
+
+func fileExists(name string) bool {
+	info, err := os.Stat(name)
+	return err == nil && !info.IsDir()
 }
 
 func simPrint(w io.Writer, out tsh.Outcome, asJSON bool) error {

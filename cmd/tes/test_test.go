@@ -74,3 +74,28 @@ func TestTestCommandJSON(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 }
+
+func TestSimInProcess(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"TOPUP on the image's first card", []string{"--seed", "--operation", "TOPUP"}, exitOK, "result: status 0 OK, balance 1500, 4 round trips"},
+		{"the staff card's product code comes from the image", []string{"--seed", "--operation", "TOPUP", "--card", "012E4C7A11223345", "--expect", "163"}, exitOK, "result: status 163"},
+		{"a pause passes the TTL without waiting", []string{"--seed", "--operation", "READ", "--fault", "pause:70s@2", "--expect", "322"}, exitOK, "result: status 322"},
+		{"reader mode", []string{"--endpoint", "getReaderModeCommands", "--card", "0101120012345678"}, exitOK, "result: status 0 OK, balance 3210"},
+		{"an unknown card", []string{"--card", "NOPE"}, exitUsage, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"--in-process", "--issuers", "../../issuers"}, tt.args...)
+			code := runSim(context.Background(), args, &stdout, &stderr)
+			if code != tt.code || !strings.Contains(stdout.String(), tt.want) {
+				t.Errorf("exit %d, want %d; output lacks %q?\n%s\n%s", code, tt.code, tt.want, stdout.String(), stderr.String())
+			}
+		})
+	}
+}
