@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/issuertest"
 )
 
@@ -247,5 +249,33 @@ func writeFile(t *testing.T, file, content string) {
 	}
 	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExampleIssuers runs the walk-through's second issuer
+// (docs/scripting.md, docs/examples/issuers/CITY).
+func TestExampleIssuers(t *testing.T) {
+	rep := run(t, issuertest.Config{Dir: "../docs/examples/issuers"})
+	if !rep.OK() || rep.Passed < 6 {
+		t.Fatalf("%d passed, %d failed, problems %v: %+v", rep.Passed, rep.Failed, rep.Problems, rep.Results)
+	}
+}
+
+// TestDEMOCardImageFile: the DEMO folder's cards.json is the reference
+// card file (felica/card/demo.json) plus the productCode declaration.
+func TestDEMOCardImageFile(t *testing.T) {
+	own, err := card.LoadFile(filepath.Join(issuersDir, "DEMO", issuertest.DefaultImageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := card.Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(own.Layout, ref.Layout) || !reflect.DeepEqual(own.Cards, ref.Cards) {
+		t.Error("DEMO/cards.json's layout or cards differ from felica/card/demo.json")
+	}
+	if own.Product == nil || *own.Product != (card.ByteRef{Service: "info", Block: 0, Byte: 1}) {
+		t.Errorf("productCode %+v, want info block 0 byte 1", own.Product)
 	}
 }
