@@ -73,6 +73,7 @@ func newSandbox() *lua.LState {
 		str.RawSetString("rep", lua.LNil)
 		str.RawSetString("dump", lua.LNil)
 	}
+	openSafeStrings(L)
 	return L
 }
 
