@@ -101,7 +101,7 @@ func (r *Registry) apply(ctx context.Context, name string) (string, error) {
 		if ps != nil {
 			return r.fail(ctx, name, slot, hash, &LoadError{Issuer: name, Problems: ps}, ps[0].String())
 		}
-		v = newVersion(c, r.logger)
+		v = newVersion(c, r.logger, r.versionErrors(name))
 	}
 	if err := r.storeVersion(ctx, name, hash, files); err != nil {
 		return r.fail(ctx, name, slot, "", err, "store: "+err.Error())

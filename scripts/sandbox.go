@@ -77,13 +77,14 @@ func newSandbox() *lua.LState {
 	return L
 }
 
-// luaMessage is the text of a Lua error without Go's stack trace.
+// luaMessage is the text of a Lua error without Go's stack trace, cut to
+// maxErrorMessage bytes (a script may raise error(s) with s of a megabyte).
 func luaMessage(err error) string {
 	var apiErr *lua.ApiError
 	if errors.As(err, &apiErr) && apiErr.Object != nil {
-		return apiErr.Object.String()
+		return truncate(apiErr.Object.String(), maxErrorMessage)
 	}
-	return err.Error()
+	return truncate(err.Error(), maxErrorMessage)
 }
 
 var (
