@@ -298,7 +298,11 @@ func Check(dir string) []Problem {
 	if err != nil || !info.IsDir() {
 		return []Problem{{File: dir, Message: "not a directory"}}
 	}
-	fsys := os.DirFS(dir)
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return []Problem{{File: dir, Message: err.Error()}}
+	}
+	fsys := os.DirFS(root)
 	names, err := issuerNames(fsys)
 	if err != nil {
 		return []Problem{{File: dir, Message: err.Error()}}
@@ -306,7 +310,7 @@ func Check(dir string) []Problem {
 	logger := slog.New(slog.DiscardHandler)
 	var out []Problem
 	for _, name := range names {
-		files, _, err := readStable(fsys, name)
+		files, _, err := readStable(fsys, root, name)
 		if err != nil {
 			out = append(out, Problem{File: name, Message: err.Error()})
 			continue

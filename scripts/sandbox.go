@@ -24,12 +24,10 @@ const loadTimeout = time.Second
 
 // Limits on what scripts hand back and forth.
 const (
-	maxVars        = 64
-	maxVarString   = 4096
-	maxBatch       = 16
-	maxStepHops    = 64
-	maxFileBytes   = 1 << 20
-	maxFilesPerDir = 64
+	maxVars      = 64
+	maxVarString = 4096
+	maxBatch     = 16
+	maxStepHops  = 64
 )
 
 // removedGlobals are base functions a flow must not reach: loaders (code
