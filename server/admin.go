@@ -110,6 +110,12 @@ type issuerView struct {
 	Version  string    `json:"version"`
 	LoadedAt time.Time `json:"loadedAt,omitzero"`
 	Error    string    `json:"error,omitempty"`
+	// Run-time errors of steps since the process started (CONTRACT.md
+	// §1.7): how many, the last one with its file:line, and when.
+	RuntimeErrors             int       `json:"runtimeErrors"`
+	LastRuntimeError          string    `json:"lastRuntimeError,omitempty"`
+	LastRuntimeErrorAt        time.Time `json:"lastRuntimeErrorAt,omitzero"`
+	LastRuntimeErrorOperation string    `json:"lastRuntimeErrorOperation,omitempty"`
 }
 
 func (s *Server) issuerViews() []issuerView {
@@ -118,7 +124,11 @@ func (s *Server) issuerViews() []issuerView {
 		return views
 	}
 	for _, st := range s.catalog.Statuses() {
-		views = append(views, issuerView{IssuerID: st.IssuerID, Version: st.Version, LoadedAt: st.LoadedAt.UTC(), Error: st.Error})
+		views = append(views, issuerView{
+			IssuerID: st.IssuerID, Version: st.Version, LoadedAt: st.LoadedAt.UTC(), Error: st.Error,
+			RuntimeErrors: st.RuntimeErrors, LastRuntimeError: st.LastRuntimeError,
+			LastRuntimeErrorAt: st.LastRuntimeErrorAt.UTC(), LastRuntimeErrorOperation: st.LastRuntimeErrorOperation,
+		})
 	}
 	slices.SortFunc(views, func(a, b issuerView) int { return strings.Compare(a.IssuerID, b.IssuerID) })
 	return views
