@@ -3,7 +3,6 @@ package card_test
 import (
 	"bytes"
 	"errors"
-	"github.com/tes-project/tes/internal/sharedref"
 	"math/rand"
 	"os"
 	"reflect"
@@ -14,6 +13,7 @@ import (
 	"github.com/tes-project/tes/felica"
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/felica/secure"
+	"github.com/tes-project/tes/internal/sharedref"
 )
 
 const sharedDemoAES = "../../../shared/cards/demo-aes.json"

@@ -1,9 +1,10 @@
 package secure_test
 
 import (
-	"github.com/tes-project/tes/internal/sharedref"
 	"os"
 	"testing"
+
+	"github.com/tes-project/tes/internal/sharedref"
 )
 
 // sharedVectors is the reference file; testdata holds a byte-for-byte copy so
