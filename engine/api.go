@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/store"
 )
@@ -32,10 +34,22 @@ type Response struct {
 // Reply is the engine's answer. SessionID is empty when the request never
 // reached a session.
 type Reply struct {
-	SessionID     string
+	SessionID string
+	// Operation is the canonical operation the request was for; empty when
+	// it never got that far (113, 112 for an unknown operation).
+	Operation     string
 	StatusCode    int
 	StatusMessage string
 	Commands      []store.Command
 	Balance       *int64
 	CardAccountID string
+}
+
+// Observer learns of every step the engine runs, for metrics. Its methods
+// are called on the request's goroutine and must not block.
+type Observer interface {
+	// StepDone reports one step of operation of issuerID: how long it ran
+	// and, when it failed (a script error, a timeout, the memory budget),
+	// why. A failed step ends its operation with 921.
+	StepDone(issuerID, operation string, elapsed time.Duration, err error)
 }

@@ -18,6 +18,7 @@ func BenchmarkHandleRound(b *testing.B) {
 	for b.Loop() {
 		req := startRequest()
 		req.DeviceID = fmt.Sprintf("D-%d", i)
+		req.CardID = fmt.Sprintf("C-%d", i)
 		i++
 		first := h.engine.Handle(ctx, req)
 		last := h.engine.Handle(ctx, answer(req, first))

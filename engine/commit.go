@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/store"
@@ -45,6 +46,10 @@ type change struct {
 	closing []store.Session // written first: an expired session a start closes
 	session store.Session   // written last, as the device's newest
 
+	// now is when the request came, against which a claim's holder is
+	// found expired.
+	now time.Time
+
 	effects []flow.Effect
 	scope   effectScope
 	// refused gives the session to write instead of session when the
@@ -80,6 +85,9 @@ func (e *Engine) commit(ctx context.Context, ch change) (written store.Session, 
 				s.LastReply.CardAccountID = accountID
 			}
 		}
+		if err := e.clearClaims(tx, s, ch.now); err != nil {
+			return err
+		}
 		if err := tx.PutSession(s); err != nil {
 			return fmt.Errorf("writing session %s: %w", s.ID, err)
 		}
@@ -87,4 +95,62 @@ func (e *Engine) commit(ctx context.Context, ch change) (written store.Session, 
 		return nil
 	})
 	return written, refusal, err
+}
+
+// cardBusy reports whether a live session other than s holds one of the
+// claims s would take.
+func (e *Engine) cardBusy(ctx context.Context, s store.Session, now time.Time) (bool, error) {
+	err := e.store.View(ctx, func(tx store.Tx) error { return e.checkClaims(tx, s, now, nil) })
+	switch {
+	case errors.Is(err, store.ErrClaimed):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("checking the card's claims: %w", err)
+	}
+	return false, nil
+}
+
+// clearClaims makes way for the claims open session s is about to take
+// (CONTRACT.md §1.5: one open operation per card): a claim held by another
+// session whose TTL passed is freed by closing that session as expired, in
+// this transaction; one held by a live session fails with store.ErrClaimed.
+// The store refuses a taken claim in any case; this only tells the two
+// cases apart.
+func (e *Engine) clearClaims(tx store.Tx, s store.Session, now time.Time) error {
+	return e.checkClaims(tx, s, now, func(holder store.Session) error {
+		if err := tx.PutSession(e.expire(holder, now, "expired: another device started on its card")); err != nil {
+			return fmt.Errorf("closing session %s, which held the card: %w", holder.ID, err)
+		}
+		return nil
+	})
+}
+
+// checkClaims fails with store.ErrClaimed when a live session other than s
+// holds a claim of s, and calls expired for each expired one that does.
+func (e *Engine) checkClaims(tx store.Tx, s store.Session, now time.Time, expired func(store.Session) error) error {
+	if s.State != store.SessionOpen {
+		return nil
+	}
+	for _, claim := range s.Claims() {
+		holderID, err := tx.ClaimHolder(s.IssuerID, claim)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || (err == nil && holderID == s.ID):
+			continue
+		case err != nil:
+			return fmt.Errorf("reading the holder of the %s claim: %w", claim.Kind, err)
+		}
+		holder, err := tx.Session(holderID)
+		if err != nil {
+			return fmt.Errorf("reading session %s, which holds the %s claim: %w", holderID, claim.Kind, err)
+		}
+		if !now.After(holder.ExpiresAt) {
+			return fmt.Errorf("the card's %s is in session %s: %w", claim.Kind, holderID, store.ErrClaimed)
+		}
+		if expired != nil {
+			if err := expired(holder); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

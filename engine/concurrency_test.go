@@ -90,6 +90,7 @@ func TestConcurrentDevicesDoNotWait(t *testing.T) {
 	replies := concurrently(h, func(i int) engine.Request {
 		r := startRequest()
 		r.DeviceID = fmt.Sprintf("D-%02d", i)
+		r.CardID = fmt.Sprintf("C-%02d", i) // one card each: a card has one open operation
 		return r
 	})
 	for _, r := range replies {

@@ -38,6 +38,15 @@ func (e *Engine) startOperation(ctx context.Context, c *call, cur store.Session,
 		State:      store.SessionOpen,
 		CreatedAt:  now,
 	}
+	if c.req.CardContents != nil {
+		fresh.IDm = c.req.CardContents.IDm
+	}
+	// The commit is what refuses a card another device's operation holds;
+	// looking first spares that step.
+	busy, err := e.cardBusy(ctx, fresh, now)
+	if err != nil || busy {
+		return statusReply("", flow.StatusOperationOngoing), err
+	}
 	return e.runAndCommit(ctx, c, c.issuer, fresh, readMarkOf(cur, found), closing, now)
 }
 
@@ -45,6 +54,9 @@ func (e *Engine) startOperation(ctx context.Context, c *call, cur store.Session,
 func (e *Engine) continueOperation(ctx context.Context, c *call, cur store.Session, found bool, now time.Time) (Reply, error) {
 	if !found {
 		return statusReply("", flow.StatusUnknownSession), nil
+	}
+	if c.operation == "" {
+		c.operation = cur.Operation // the issuer was unloaded: the session knows
 	}
 	replay := bytes.Equal(cur.LastRequest, c.fingerprint)
 	if cur.State == store.SessionEnded {

@@ -44,6 +44,7 @@ func TestStepsWaitForATurn(t *testing.T) {
 		wg.Go(func() {
 			req := startRequest()
 			req.DeviceID = fmt.Sprintf("D-%d", i)
+			req.CardID = fmt.Sprintf("C-%d", i)
 			codes[i] = h.handle(req).StatusCode
 		})
 	}

@@ -13,7 +13,7 @@ import (
 
 func TestSweep(t *testing.T) {
 	h := newHarness(t, readFlow())
-	device := func(id string) engine.Request { r := startRequest(); r.DeviceID = id; return r }
+	device := func(id string) engine.Request { r := startRequest(); r.DeviceID, r.CardID = id, "CARD-"+id; return r }
 
 	finished := h.handle(device("D-FINISHED"))
 	h.handle(answer(device("D-FINISHED"), finished))

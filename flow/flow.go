@@ -158,6 +158,10 @@ type Account struct {
 type Result struct {
 	// State is handed back in the next step's Input.State.
 	State []byte
+	// IDm is the physical card's IDm (16 upper-case hex digits) once a
+	// Polling answer named it; the engine claims the card by it
+	// (CONTRACT.md §1.5). Empty while unknown.
+	IDm string
 	// Step names the step that ran, for the trace.
 	Step string
 	// Commands is the next batch, frames as the issuer's framing says. Empty

@@ -160,6 +160,7 @@ func (v *version) Step(ctx context.Context, in flow.Input) (res flow.Result, err
 			if len(call.batch) > 0 {
 				st.Step, st.Batch = cur.name, call.descs
 				res.Step, res.Commands, res.Effects = cur.name, call.batch, call.effects
+				res.IDm = st.IDm
 				if res.State, err = st.encode(); err != nil {
 					return flow.Result{}, err
 				}
@@ -186,6 +187,7 @@ func (v *version) Step(ctx context.Context, in flow.Input) (res flow.Result, err
 			continue
 		}
 		res.Step, res.Status, res.Message, res.Effects = cur.name, tr.status, tr.message, call.effects
+		res.IDm = st.IDm
 		if tr.balance != nil {
 			out, err := runExpr(&r.guards, tr.balance, env)
 			if err != nil {
