@@ -134,7 +134,7 @@ func (t *tx) PutSession(s store.Session) error {
 	if err != nil {
 		return err
 	}
-	old := head.session(s.ID)
+	old := head.Session(s.ID)
 	if old.Revision != s.Revision-1 {
 		return fmt.Errorf("boltstore: put session %q at revision %d over stored revision %d: %w",
 			s.ID, s.Revision, old.Revision, store.ErrConflict)
@@ -242,7 +242,7 @@ func (t *tx) PurgeEnded(before time.Time, limit int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if err := t.deleteSession(head.session(id)); err != nil {
+		if err := t.deleteSession(head.Session(id)); err != nil {
 			return 0, err
 		}
 	}
