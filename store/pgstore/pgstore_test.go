@@ -26,3 +26,14 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, pgtest.Schema(t)) })
 }
+
+// TestShared runs the several-process cases with two pools on one
+// database, as two tes processes would have.
+func TestShared(t *testing.T) {
+	pgtest.URL(t)
+	t.Parallel()
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		url := pgtest.Schema(t)
+		return open(t, url), open(t, url)
+	})
+}
