@@ -9,6 +9,7 @@ import (
 
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/store/boltstore"
+	"github.com/tes-project/tes/store/pgstore"
 )
 
 // StoreFile is the bbolt file inside Config.DataDir.
@@ -20,7 +21,8 @@ func IsPostgresURL(url string) bool {
 }
 
 // OpenStore opens the store cfg names: bbolt in cfg.DataDir when
-// cfg.StoreURL is empty.
+// cfg.StoreURL is empty, PostgreSQL (migrated to this binary's schema)
+// for a postgres:// URL.
 func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 	switch {
 	case cfg.StoreURL == "":
@@ -35,23 +37,14 @@ func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 			return nil, fmt.Errorf("node: open store: %w", err)
 		}
 		return st, nil
+	case IsPostgresURL(cfg.StoreURL):
+		st, err := pgstore.Open(ctx, cfg.StoreURL, pgstore.Options{Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("node: open store %s: %w", pgstore.Redact(cfg.StoreURL), err)
+		}
+		return st, nil
 	default:
-		return nil, fmt.Errorf("%w: store URL %q: want empty (bbolt in the data directory)", ErrConfig, redactURL(cfg.StoreURL))
+		return nil, fmt.Errorf("%w: store URL %s: want empty (bbolt in the data directory) or postgres://…",
+			ErrConfig, pgstore.Redact(cfg.StoreURL))
 	}
-}
-
-// redactURL drops the password of a store URL, for messages and logs.
-func redactURL(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
-	if !ok {
-		return url
-	}
-	userinfo, host, ok := strings.Cut(rest, "@")
-	if !ok {
-		return url
-	}
-	if user, _, hasPassword := strings.Cut(userinfo, ":"); hasPassword {
-		return scheme + "://" + user + ":xxxxx@" + host
-	}
-	return url
 }

@@ -37,6 +37,7 @@ const (
 // serveConfig is tes serve's command line.
 type serveConfig struct {
 	addr, adminAddr, data, issuers string
+	storeURL                       string
 	adminToken                     string
 	tlsCert, tlsKey, clientCA      string
 	actors, logLevel               string
@@ -46,7 +47,8 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("tes serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.addr, "addr", ":8080", "address of the Device Gateway API")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:8081", "address of the admin API, /healthz, /readyz and /metrics")
-	fs.StringVar(&cfg.data, "data", "./data", "directory of the embedded store (created if missing)")
+	fs.StringVar(&cfg.data, "data", "./data", "directory of the embedded store (created if missing); unused with a --store URL")
+	fs.StringVar(&cfg.storeURL, "store", "", "empty: the embedded bbolt store in --data; postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL, shared by every node given the same URL (migrated at start)")
 	fs.StringVar(&cfg.issuers, "issuers", "./issuers", "folder of issuer folders; the built-in DEMO issuer when it does not exist")
 	fs.StringVar(&cfg.adminToken, "admin-token", "", "bearer token the admin API requires; without one it serves loopback callers only")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM certificate (chain) of the Device Gateway API; TLS when set")
@@ -74,7 +76,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 		fmt.Fprintf(stderr, "tes serve: --log-level %q: want debug, info, warn or error\n", cfg.logLevel)
 		return exitUsage
 	}
-	if err := cfg.checkTLSFlags(); err != nil {
+	if err := cfg.checkFlags(); err != nil {
 		fmt.Fprintf(stderr, "tes serve: %v\n", err)
 		return exitUsage
 	}
@@ -86,8 +88,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 	return exitOK
 }
 
-func (cfg serveConfig) checkTLSFlags() error {
+// checkFlags refuses combinations of flags that cannot run.
+func (cfg serveConfig) checkFlags() error {
 	switch {
+	case cfg.storeURL != "" && !node.IsPostgresURL(cfg.storeURL):
+		return errors.New("--store: want empty (the embedded store in --data) or a postgres:// URL")
 	case (cfg.tlsCert == "") != (cfg.tlsKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
 	case cfg.clientCA != "" && cfg.tlsCert == "":
@@ -139,7 +144,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-cha
 		return err
 	}
 	n, err := node.Start(ctx, node.Config{
-		DataDir: cfg.data, IssuersDir: cfg.issuers, Watch: true,
+		StoreURL: cfg.storeURL, DataDir: cfg.data, IssuersDir: cfg.issuers, Watch: true,
 		GatewayAddr: cfg.addr, AdminAddr: cfg.adminAddr, GatewayTLS: tlsConf,
 		AdminToken: cfg.adminToken, Actors: cfg.actorList(),
 		SweepEvery: sweepEvery, Drain: drainTimeout, Logger: log,

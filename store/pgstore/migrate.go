@@ -191,3 +191,19 @@ func (s *Store) checkSchema(ctx context.Context) error {
 	}
 	return nil
 }
+
+// SchemaVersions lists the migrations applied to the database, in order.
+func (s *Store) SchemaVersions(ctx context.Context) ([]int, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT version FROM schema_migrations ORDER BY version")
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: read schema_migrations: %w", err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: read schema_migrations: %w", err)
+	}
+	return versions, nil
+}
