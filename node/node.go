@@ -38,6 +38,9 @@ type Config struct {
 	// DataDir holds the bbolt file (created if missing); required when
 	// StoreURL is empty.
 	DataDir string
+	// Store, when set, is an open store to run on instead of opening one
+	// (StoreURL and DataDir are then unused); Close leaves it open.
+	Store store.Store
 	// GroupCommit lets concurrent bbolt updates wait that long for company
 	// (see boltstore.Options); ignored by PostgreSQL.
 	GroupCommit time.Duration
@@ -93,10 +96,11 @@ type Node struct {
 	Engine   *engine.Engine
 	Server   *server.Server
 
-	log     *slog.Logger
-	drain   time.Duration
-	gateway *Listening
-	admin   *Listening
+	log      *slog.Logger
+	drain    time.Duration
+	ownStore bool // Start opened the store: Close closes it
+	gateway  *Listening
+	admin    *Listening
 
 	cancel     context.CancelFunc // ends the background work
 	background sync.WaitGroup
@@ -123,12 +127,16 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Drain <= 0 {
 		cfg.Drain = DefaultDrain
 	}
-	st, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return nil, err
+	st, ownStore := cfg.Store, false
+	if st == nil {
+		var err error
+		if st, err = OpenStore(ctx, cfg); err != nil {
+			return nil, err
+		}
+		ownStore = true
 	}
 	bg, cancel := context.WithCancel(context.Background())
-	n := &Node{Store: st, Flows: cfg.Flows, log: cfg.Logger, drain: cfg.Drain, cancel: cancel,
+	n := &Node{Store: st, ownStore: ownStore, Flows: cfg.Flows, log: cfg.Logger, drain: cfg.Drain, cancel: cancel,
 		failed: make(chan error, 1), stopping: make(chan struct{})}
 	if err := n.start(ctx, bg, cfg); err != nil {
 		return nil, errors.Join(err, n.Close())
@@ -273,9 +281,11 @@ func (n *Node) close() error {
 	}
 	n.cancel()
 	n.background.Wait()
-	n.log.Info("stopped accepting requests; closing the store")
-	if err := n.Store.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("node: close store: %w", err))
+	if n.ownStore {
+		n.log.Info("stopped accepting requests; closing the store")
+		if err := n.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("node: close store: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

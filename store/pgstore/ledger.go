@@ -265,8 +265,8 @@ func (t *tx) PurgeReaderModeAttempts(before time.Time, limit int) (int, error) {
 		return 0, err
 	}
 	tag, err := t.exec("PurgeReaderModeAttempts",
-		`DELETE FROM reader_mode_attempts WHERE id IN (
-			SELECT id FROM reader_mode_attempts WHERE (at, at_ns) < ($1, $2) ORDER BY at, at_ns, id LIMIT $3)`,
+		`DELETE FROM reader_mode_attempts WHERE id = ANY(ARRAY(
+			SELECT id FROM reader_mode_attempts WHERE (at, at_ns) < ($1, $2) ORDER BY at, at_ns, id LIMIT $3))`,
 		before, nanos(before), limitArg(limit))
 	if err != nil {
 		return 0, err

@@ -59,6 +59,9 @@ type Options struct {
 	NoMigrate bool
 	// Logger receives open, migration and retry events (nil: discard).
 	Logger *slog.Logger
+
+	// tracer sees every statement (tests: export_test.go).
+	tracer pgx.QueryTracer
 }
 
 // Store is a store.Store in one PostgreSQL database, shared by any number
@@ -104,6 +107,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		cfg.MaxConns = opts.MaxConns
 	} else if !hasParam(url, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns
+	}
+	if opts.tracer != nil {
+		cfg.ConnConfig.Tracer = opts.tracer
 	}
 	params := cfg.ConnConfig.RuntimeParams
 	// Durable before reply: a commit returns once its WAL is flushed

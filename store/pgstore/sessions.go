@@ -239,9 +239,9 @@ func (t *tx) PurgeEnded(before time.Time, limit int) (int, error) {
 		return 0, err
 	}
 	tag, err := t.exec("PurgeEnded",
-		`DELETE FROM sessions WHERE id IN (
+		`DELETE FROM sessions WHERE id = ANY(ARRAY(
 			SELECT id FROM sessions WHERE state = 'ENDED' AND (purge_at, purge_ns) < ($1, $2)
-			ORDER BY purge_at, purge_ns, id LIMIT $3)`, before, nanos(before), limitArg(limit))
+			ORDER BY purge_at, purge_ns, id LIMIT $3))`, before, nanos(before), limitArg(limit))
 	if err != nil {
 		return 0, err
 	}
