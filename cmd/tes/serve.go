@@ -9,21 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-
-	"github.com/tes-project/tes/engine"
-	"github.com/tes-project/tes/issuers"
-	"github.com/tes-project/tes/scripts"
-	"github.com/tes-project/tes/server"
-	"github.com/tes-project/tes/store/boltstore"
+	"github.com/tes-project/tes/node"
 )
 
 const serveAbout = `Runs the server: the Device Gateway API for the TSH on --addr (TLS with
@@ -33,9 +24,10 @@ environment as TES_<NAME> (e.g. TES_ADMIN_ADDR); a flag wins.
 SIGHUP reloads the issuers; SIGINT or SIGTERM stops accepting, lets the
 requests in flight finish, and closes the store.`
 
+// storeFile is the bbolt file inside --data.
+const storeFile = node.StoreFile
+
 const (
-	// storeFile is the bbolt file inside --data.
-	storeFile = "tes.db"
 	// sweepEvery is how often expired sessions are closed and old ones purged.
 	sweepEvery = time.Minute
 	// drainTimeout bounds the wait for requests in flight at shutdown.
@@ -45,6 +37,7 @@ const (
 // serveConfig is tes serve's command line.
 type serveConfig struct {
 	addr, adminAddr, data, issuers string
+	storeURL                       string
 	adminToken                     string
 	tlsCert, tlsKey, clientCA      string
 	actors, logLevel               string
@@ -54,7 +47,8 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("tes serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.addr, "addr", ":8080", "address of the Device Gateway API")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:8081", "address of the admin API, /healthz, /readyz and /metrics")
-	fs.StringVar(&cfg.data, "data", "./data", "directory of the embedded store (created if missing)")
+	fs.StringVar(&cfg.data, "data", "./data", "directory of the embedded store (created if missing); unused with a --store URL")
+	fs.StringVar(&cfg.storeURL, "store", "", "empty: the embedded bbolt store in --data; postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL, shared by every node given the same URL (migrated at start)")
 	fs.StringVar(&cfg.issuers, "issuers", "./issuers", "folder of issuer folders; the built-in DEMO issuer when it does not exist")
 	fs.StringVar(&cfg.adminToken, "admin-token", "", "bearer token the admin API requires; without one it serves loopback callers only")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM certificate (chain) of the Device Gateway API; TLS when set")
@@ -82,7 +76,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 		fmt.Fprintf(stderr, "tes serve: --log-level %q: want debug, info, warn or error\n", cfg.logLevel)
 		return exitUsage
 	}
-	if err := cfg.checkTLSFlags(); err != nil {
+	if err := cfg.checkFlags(); err != nil {
 		fmt.Fprintf(stderr, "tes serve: %v\n", err)
 		return exitUsage
 	}
@@ -94,8 +88,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 	return exitOK
 }
 
-func (cfg serveConfig) checkTLSFlags() error {
+// checkFlags refuses combinations of flags that cannot run.
+func (cfg serveConfig) checkFlags() error {
 	switch {
+	case cfg.storeURL != "" && !node.IsPostgresURL(cfg.storeURL):
+		return errors.New("--store: want empty (the embedded store in --data) or a postgres:// URL")
 	case (cfg.tlsCert == "") != (cfg.tlsKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
 	case cfg.clientCA != "" && cfg.tlsCert == "":
@@ -139,121 +136,45 @@ func (cfg serveConfig) actorList() []string {
 	return out
 }
 
-// serve opens the store, the issuers, the engine and the server, serves
-// until told to stop, then drains and closes them in reverse order.
+// serve starts a node (store, issuers, engine, server, sweeper, watch),
+// serves until told to stop, then drains and closes it.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-chan os.Signal) (err error) {
 	tlsConf, err := cfg.gatewayTLS()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
-	st, err := boltstore.Open(filepath.Join(cfg.data, storeFile), boltstore.Options{Logger: log})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if closeErr := st.Close(); closeErr != nil {
-			err = errors.Join(err, closeErr)
-		}
-	}()
-
-	ctx, cancel := context.WithCancel(ctx)
-	var background sync.WaitGroup
-	// Runs before the store closes: the sweeper and the watcher use it.
-	defer background.Wait()
-	defer cancel()
-
-	metrics, err := server.NewMetricsRegistry()
-	if err != nil {
-		return err
-	}
-	countReload, err := server.ReloadCounter(metrics)
-	if err != nil {
-		return err
-	}
-	registry, err := scripts.Open(ctx, scripts.Config{
-		Dir: cfg.issuers, Embedded: issuers.FS, Store: st, Logger: log, OnReload: countReload,
+	n, err := node.Start(ctx, node.Config{
+		StoreURL: cfg.storeURL, DataDir: cfg.data, IssuersDir: cfg.issuers, Watch: true,
+		GatewayAddr: cfg.addr, AdminAddr: cfg.adminAddr, GatewayTLS: tlsConf,
+		AdminToken: cfg.adminToken, Actors: cfg.actorList(),
+		SweepEvery: sweepEvery, Drain: drainTimeout, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(engine.Config{Store: st, Flows: registry, Logger: log})
-	if err != nil {
-		return err
-	}
-	srv, err := server.New(server.Config{
-		Engine: eng, Store: st, Catalog: registry, Flows: registry, Logger: log,
-		AdminToken: cfg.adminToken, Actors: cfg.actorList(), Metrics: metrics,
-	})
-	if err != nil {
-		return err
-	}
-	background.Go(func() { eng.RunSweeper(ctx, sweepEvery) })
-	background.Go(func() {
-		if err := registry.Watch(ctx); err != nil {
-			log.Warn("issuer folders are not watched; reload with SIGHUP or the admin API", "error", err.Error())
-		}
-	})
-
-	gatewayLn, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen for the Device Gateway API: %w", err)
-	}
-	if tlsConf != nil {
-		gatewayLn = tls.NewListener(gatewayLn, tlsConf)
-	}
-	adminLn, err := net.Listen("tcp", cfg.adminAddr)
-	if err != nil {
-		return errors.Join(fmt.Errorf("listen for the admin API: %w", err), gatewayLn.Close())
-	}
-	stopped := make(chan error, 2)
-	go func() { stopped <- srv.Gateway().Listener(gatewayLn) }()
-	go func() { stopped <- srv.Admin().Listener(adminLn) }()
+	defer func() { err = errors.Join(err, n.Close()) }()
 	log.Info("tes serving",
-		"gateway", gatewayLn.Addr().String(), "admin", adminLn.Addr().String(),
+		"gateway", n.GatewayAddr().String(), "admin", n.AdminAddr().String(),
 		"tls", tlsConf != nil, "clientCertificates", cfg.clientCA != "",
 		"adminToken", cfg.adminToken != "", "actorAllowlist", len(cfg.actorList()))
 
-	var cause error
-wait:
 	for {
 		select {
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
 				log.Info("SIGHUP: reloading issuers")
-				if err := registry.Reload(ctx); err != nil {
+				if err := n.Reload(ctx); err != nil {
 					log.Error("reload failed", "error", err.Error())
 				}
 				continue
 			}
 			log.Info("shutting down", "signal", sig.String())
-			break wait
+			return nil
 		case <-ctx.Done():
 			log.Info("shutting down", "reason", context.Cause(ctx).Error())
-			break wait
-		case err := <-stopped:
-			cause = fmt.Errorf("a listener stopped: %w", err)
-			break wait
+			return nil
+		case err := <-n.Failed():
+			return fmt.Errorf("a listener stopped: %w", err)
 		}
 	}
-	// The gateway first: the TSH's requests in flight finish, new ones are
-	// refused; then the admin API. Each listener is closed too: a Shutdown
-	// that comes before fasthttp has registered its listener (a signal right
-	// after start) would otherwise leave it serving.
-	for _, part := range []struct {
-		name string
-		app  *fiber.App
-		ln   net.Listener
-	}{{"the Device Gateway API", srv.Gateway(), gatewayLn}, {"the admin API", srv.Admin(), adminLn}} {
-		if err := part.app.ShutdownWithTimeout(drainTimeout); err != nil {
-			cause = errors.Join(cause, fmt.Errorf("drain %s: %w", part.name, err))
-		}
-		if err := part.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			cause = errors.Join(cause, fmt.Errorf("close the listener of %s: %w", part.name, err))
-		}
-	}
-	log.Info("stopped accepting requests; closing the store")
-	return cause
 }

@@ -303,6 +303,7 @@ func TestServeBadUsage(t *testing.T) {
 		{"client CA without TLS", []string{"--client-ca", "ca.pem"}, "--client-ca needs"},
 		{"bad log level", []string{"--log-level", "loud"}, "--log-level"},
 		{"stray argument", []string{"now"}, "unexpected arguments"},
+		{"store of another kind", []string{"--store", "mysql://h/db"}, "--store: want empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
