@@ -69,6 +69,10 @@ type Config struct {
 	// Actors, when not empty, is the allowlist of x-actor-id values.
 	Actors []string
 
+	// StepMemory is the heap all running steps may share (engine.Config);
+	// 0: the engine's default, 256 MiB.
+	StepMemory uint64
+
 	// SweepEvery is how often expired sessions are closed and old ones
 	// purged; zero: no sweeper (Engine.Sweep may be called by hand).
 	SweepEvery time.Duration
@@ -164,7 +168,9 @@ func (n *Node) start(ctx, bg context.Context, cfg Config) error {
 		}
 		n.Registry, n.Flows, catalog = reg, reg, reg
 	}
-	n.Engine, err = engine.New(engine.Config{Store: n.Store, Flows: n.Flows, Clock: cfg.Clock, Logger: cfg.Logger})
+	n.Engine, err = engine.New(engine.Config{
+		Store: n.Store, Flows: n.Flows, Clock: cfg.Clock, Logger: cfg.Logger, StepMemory: cfg.StepMemory,
+	})
 	if err != nil {
 		return fmt.Errorf("node: engine: %w", err)
 	}

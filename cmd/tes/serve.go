@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,10 @@ type serveConfig struct {
 	adminToken                     string
 	tlsCert, tlsKey, clientCA      string
 	actors, logLevel               string
+	stepMemoryMiB                  uint64
+	// issuersGiven: --issuers or TES_ISSUERS was set, so the folder must
+	// exist (the built-in issuers serve only when neither was).
+	issuersGiven bool
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
@@ -56,6 +61,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.clientCA, "client-ca", "", "PEM CA certificates; when set the TSH must present a client certificate they sign")
 	fs.StringVar(&cfg.actors, "actors", "", "comma-separated allowlist of x-actor-id values; empty: any")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (card identifiers are masked above debug)")
+	fs.Uint64Var(&cfg.stepMemoryMiB, "step-memory", 256, "MiB of heap all running flow steps may share beyond the server's own use; past it the longest-running step ends 921")
 	return fs
 }
 
@@ -71,6 +77,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 		fmt.Fprintf(stderr, "tes serve: %v\n", err)
 		return exitUsage
 	}
+	cfg.issuersGiven = givenOrInEnv(fs, "issuers", os.Getenv)
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		fmt.Fprintf(stderr, "tes serve: --log-level %q: want debug, info, warn or error\n", cfg.logLevel)
@@ -97,6 +104,13 @@ func (cfg serveConfig) checkFlags() error {
 		return errors.New("--tls-cert and --tls-key go together")
 	case cfg.clientCA != "" && cfg.tlsCert == "":
 		return errors.New("--client-ca needs --tls-cert and --tls-key")
+	case cfg.stepMemoryMiB == 0:
+		return errors.New("--step-memory: want a number of MiB above 0")
+	}
+	if cfg.issuersGiven {
+		if err := mustBeFolder("--issuers", cfg.issuers); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -136,6 +150,11 @@ func (cfg serveConfig) actorList() []string {
 	return out
 }
 
+// serverMemory is what tes serve's soft memory limit allows beyond the
+// steps' budget: the server's own heap, the engine's reserve for requests
+// in flight, and room for the collector to work in.
+const serverMemory = 512 << 20
+
 // serve starts a node (store, issuers, engine, server, sweeper, watch),
 // serves until told to stop, then drains and closes it.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-chan os.Signal) (err error) {
@@ -143,8 +162,16 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-cha
 	if err != nil {
 		return err
 	}
+	stepMemory := cfg.stepMemoryMiB << 20
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The runtime collects harder as the heap nears the limit, so that
+		// garbage does not trip the engine's memory guard (which allows the
+		// server's own use, a reserve and the steps' budget) before live
+		// data does.
+		debug.SetMemoryLimit(int64(stepMemory) + serverMemory)
+	}
 	n, err := node.Start(ctx, node.Config{
-		StoreURL: cfg.storeURL, DataDir: cfg.data, IssuersDir: cfg.issuers, Watch: true,
+		StoreURL: cfg.storeURL, DataDir: cfg.data, IssuersDir: cfg.issuers, Watch: true, StepMemory: stepMemory,
 		GatewayAddr: cfg.addr, AdminAddr: cfg.adminAddr, GatewayTLS: tlsConf,
 		AdminToken: cfg.adminToken, Actors: cfg.actorList(),
 		SweepEvery: sweepEvery, Drain: drainTimeout, Logger: log,
