@@ -9,11 +9,11 @@ import (
 
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/replay"
 	"github.com/tes-project/tes/scripts"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/tsh"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 const issuersDir = "../issuers"
@@ -23,7 +23,7 @@ const issuersDir = "../issuers"
 func record(t *testing.T, op tsh.Operation, purchase *tsh.PurchaseSeed, faults ...tsh.Fault) replay.Recording {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := local.Start(ctx, local.Config{DataDir: t.TempDir(), IssuersDir: issuersDir})
+	srv, err := node.Start(ctx, node.Config{DataDir: t.TempDir(), IssuersDir: issuersDir})
 	if err != nil {
 		t.Fatal(err)
 	}

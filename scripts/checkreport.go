@@ -3,6 +3,7 @@ package scripts
 import (
 	"log/slog"
 	"os"
+	"path/filepath"
 )
 
 // CheckResult is what CheckDir found.
@@ -27,7 +28,12 @@ func CheckDir(dir string) CheckResult {
 		res.Problems = []Problem{{File: dir, Message: "not a directory"}}
 		return res
 	}
-	fsys := os.DirFS(dir)
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		res.Problems = []Problem{{File: dir, Message: err.Error()}}
+		return res
+	}
+	fsys := os.DirFS(root)
 	names, err := issuerNames(fsys)
 	if err != nil {
 		res.Problems = []Problem{{File: dir, Message: err.Error()}}
@@ -39,7 +45,7 @@ func CheckDir(dir string) CheckResult {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	for _, name := range names {
-		files, _, err := readStable(fsys, name)
+		files, _, err := readStable(fsys, root, name)
 		if err != nil {
 			res.Problems = append(res.Problems, Problem{File: name, Message: err.Error()})
 			continue

@@ -93,11 +93,16 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok"})
 }
 
-// readyz reports ready when the store answers a read.
+// readyz reports ready when the store answers: its Ping when it has one
+// (a database server), else an empty read.
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), readyTimeout)
 	defer cancel()
-	if err := s.store.View(ctx, func(store.Tx) error { return nil }); err != nil {
+	probe := func() error { return s.store.View(ctx, func(store.Tx) error { return nil }) }
+	if p, ok := s.store.(store.Pinger); ok {
+		probe = func() error { return p.Ping(ctx) }
+	}
+	if err := probe(); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "not ready", slog.String("error", err.Error()))
 		return fiber.NewError(http.StatusServiceUnavailable, "store unavailable")
 	}
@@ -110,6 +115,12 @@ type issuerView struct {
 	Version  string    `json:"version"`
 	LoadedAt time.Time `json:"loadedAt,omitzero"`
 	Error    string    `json:"error,omitempty"`
+	// Run-time errors of steps since the process started (CONTRACT.md
+	// §1.7): how many, the last one with its file:line, and when.
+	RuntimeErrors             int       `json:"runtimeErrors"`
+	LastRuntimeError          string    `json:"lastRuntimeError,omitempty"`
+	LastRuntimeErrorAt        time.Time `json:"lastRuntimeErrorAt,omitzero"`
+	LastRuntimeErrorOperation string    `json:"lastRuntimeErrorOperation,omitempty"`
 }
 
 func (s *Server) issuerViews() []issuerView {
@@ -118,7 +129,11 @@ func (s *Server) issuerViews() []issuerView {
 		return views
 	}
 	for _, st := range s.catalog.Statuses() {
-		views = append(views, issuerView{IssuerID: st.IssuerID, Version: st.Version, LoadedAt: st.LoadedAt.UTC(), Error: st.Error})
+		views = append(views, issuerView{
+			IssuerID: st.IssuerID, Version: st.Version, LoadedAt: st.LoadedAt.UTC(), Error: st.Error,
+			RuntimeErrors: st.RuntimeErrors, LastRuntimeError: st.LastRuntimeError,
+			LastRuntimeErrorAt: st.LastRuntimeErrorAt.UTC(), LastRuntimeErrorOperation: st.LastRuntimeErrorOperation,
+		})
 	}
 	slices.SortFunc(views, func(a, b issuerView) int { return strings.Compare(a.IssuerID, b.IssuerID) })
 	return views

@@ -20,6 +20,7 @@ Commands:
   test    run the issuers' own flow tests, offline
   replay  run a recorded session through the flows in a folder
   bench   measure a server under load
+  migrate apply the PostgreSQL schema migrations of --store and exit
 
 Run "tes <command> --help" for a command's options.
 `
@@ -57,6 +58,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		return runReplay(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "sim":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()

@@ -11,10 +11,10 @@ import (
 
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/replay"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/tsh"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 // recordTopUp runs a DEMO TOPUP of 500 on an in-process server and writes
@@ -22,7 +22,7 @@ import (
 func recordTopUp(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := local.Start(ctx, local.Config{DataDir: t.TempDir(), IssuersDir: "../../issuers"})
+	srv, err := node.Start(ctx, node.Config{DataDir: t.TempDir(), IssuersDir: "../../issuers"})
 	if err != nil {
 		t.Fatal(err)
 	}

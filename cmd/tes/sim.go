@@ -16,9 +16,9 @@ import (
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/issuertest"
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/tsh"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 // Default cards of tes sim: the DEMO sample phone card with 1000 yen, and
@@ -159,7 +159,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(dataDir)
 		// A fake clock that only pauses move: pause:70s@2 takes no time.
 		clk := clock.NewFake(time.Now())
-		srv, err := local.Start(ctx, local.Config{DataDir: dataDir, IssuersDir: cfg.issuersDir, Clock: clk})
+		srv, err := node.Start(ctx, node.Config{DataDir: dataDir, IssuersDir: cfg.issuersDir, Clock: clk})
 		if err != nil {
 			fmt.Fprintf(stderr, "tes sim: start in process: %v\n", err)
 			return exitFail

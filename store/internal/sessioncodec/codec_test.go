@@ -1,0 +1,133 @@
+package sessioncodec_test
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/store/internal/sessioncodec"
+	"github.com/tes-project/tes/store/storetest"
+)
+
+var codecT0 = time.Date(2031, 4, 5, 6, 7, 8, 123456789, time.UTC)
+
+// codecSamples are sessions that exercise every field, nil against empty,
+// zero times and a zone other than UTC.
+func codecSamples() map[string]store.Session {
+	typical := storetest.TypicalSession("s1", "DEMO", "device-1", codecT0)
+	ended := typical
+	ended.State, ended.EndReason = store.SessionEnded, store.EndCompleted
+	ended.EndedAt, ended.PurgeAt = codecT0.Add(time.Hour), codecT0.Add(7*24*time.Hour)
+	ended.InFlight, ended.LastReply.Balance = nil, nil
+	tokyo := typical
+	tokyo.CreatedAt = codecT0.In(time.FixedZone("", 9*3600))
+	tokyo.LastCallAt = time.Date(1960, 1, 2, 3, 4, 5, 6, time.FixedZone("", -5*3600))
+	empties := store.Session{
+		ID: "s2", IssuerID: "i", DeviceID: "d", Revision: 1, State: store.SessionOpen,
+		FlowState: []byte{}, Batch: []store.Command{{ID: "1.1", Frame: []byte{}}, {ID: "1.2"}},
+		Trace: []store.TraceEntry{{Decisions: []string{}, Responses: []store.Command{}}, {}},
+	}
+	return map[string]store.Session{
+		"typical": typical, "ended": ended, "other zones": tokyo, "empties": empties,
+		"zero": {},
+	}
+}
+
+// jsonRoundTrip is what the JSON records of earlier versions gave back.
+func jsonRoundTrip(t *testing.T, s store.Session) store.Session {
+	t.Helper()
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back store.Session
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
+func TestSessionCodecMatchesJSON(t *testing.T) {
+	for name, s := range codecSamples() {
+		t.Run(name, func(t *testing.T) {
+			want := jsonRoundTrip(t, s)
+			got, err := sessioncodec.Decode(sessioncodec.Encode(nil, s))
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("binary round trip\n%+v\nJSON round trip\n%+v", got, want)
+			}
+			head, err := sessioncodec.DecodeHead(sessioncodec.Encode(nil, s))
+			if err != nil {
+				t.Fatalf("decode head: %v", err)
+			}
+			if h := head.Session(s.ID); !reflect.DeepEqual(h, store.Session{ID: s.ID, Revision: want.Revision, IssuerID: want.IssuerID,
+				DeviceID: want.DeviceID, State: want.State, CreatedAt: want.CreatedAt, ExpiresAt: want.ExpiresAt, PurgeAt: want.PurgeAt,
+				CardID: want.CardID, IDm: want.IDm}) {
+				t.Errorf("head %+v does not match the session", h)
+			}
+		})
+	}
+}
+
+func TestSessionCodecReadsJSONRecords(t *testing.T) {
+	s := codecSamples()["typical"]
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sessioncodec.Decode(data)
+	if err != nil || !reflect.DeepEqual(got, jsonRoundTrip(t, s)) {
+		t.Errorf("JSON record read as %+v, %v", got, err)
+	}
+	head, err := sessioncodec.DecodeHead(data)
+	if err != nil || head.Revision != s.Revision || !head.CreatedAt.Equal(s.CreatedAt) || head.DeviceID != s.DeviceID {
+		t.Errorf("JSON record head read as %+v, %v", head, err)
+	}
+}
+
+func TestSessionCodecRefusesDamage(t *testing.T) {
+	data := sessioncodec.Encode(nil, codecSamples()["typical"])
+	for n := range len(data) {
+		if _, err := sessioncodec.Decode(data[:n]); !errors.Is(err, sessioncodec.ErrCorrupt) {
+			t.Fatalf("record cut to %d of %d bytes: %v, want sessioncodec.ErrCorrupt", n, len(data), err)
+		}
+	}
+	if _, err := sessioncodec.Decode(append(data, 0)); !errors.Is(err, sessioncodec.ErrCorrupt) {
+		t.Errorf("record with a trailing byte: %v, want sessioncodec.ErrCorrupt", err)
+	}
+	other := append([]byte{sessioncodec.Format + 1}, data[1:]...)
+	if _, err := sessioncodec.DecodeHead(other); !errors.Is(err, sessioncodec.ErrCorrupt) {
+		t.Errorf("unknown format: %v, want sessioncodec.ErrCorrupt", err)
+	}
+}
+
+// FuzzDecodeSession: no input panics, and whatever decodes encodes back to
+// a record that decodes to the same session.
+func FuzzDecodeSession(f *testing.F) {
+	for _, s := range codecSamples() {
+		f.Add(sessioncodec.Encode(nil, s))
+	}
+	f.Add([]byte{sessioncodec.Format, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte(`{"id":"s","revision":2}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := sessioncodec.Decode(data)
+		if _, headErr := sessioncodec.DecodeHead(data); err == nil && headErr != nil {
+			t.Fatalf("whole record decodes, its head does not: %v", headErr)
+		}
+		if err != nil || (len(data) > 0 && data[0] == '{') {
+			return
+		}
+		again, err := sessioncodec.Decode(sessioncodec.Encode(nil, s))
+		if err != nil {
+			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(again, s) {
+			t.Fatalf("re-encoded record decodes to\n%+v\nnot\n%+v", again, s)
+		}
+	})
+}
