@@ -164,7 +164,8 @@ func (s *Server) reload(c *fiber.Ctx) error {
 	}
 	after := s.issuerViews()
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		return s.audit(tx, auditChange{caller: callerOf(c), action: "reload", before: before, after: after, reason: auditReason(c)})
+		return s.audit(tx, auditChange{caller: callerOf(c), action: "reload",
+			before: map[string]any{"issuers": before}, after: map[string]any{"issuers": after}, reason: auditReason(c)})
 	})
 	if err != nil {
 		return fmt.Errorf("audit the reload: %w", err)

@@ -266,6 +266,12 @@ func (s *Server) getReport(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="report-`+r.IssuerID+`-`+r.At.Format("20060102")+`.csv"`)
+	name := strings.Map(func(ch rune) rune {
+		if ch < 0x80 && (ch == '-' || ch == '_' || ch >= '0' && ch <= '9' || ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z') {
+			return ch
+		}
+		return '_'
+	}, r.IssuerID)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="report-`+name+`-`+r.At.Format("20060102")+`.csv"`)
 	return c.Send(b)
 }
