@@ -23,6 +23,7 @@ import (
 	"github.com/tes-project/tes/issuers"
 	"github.com/tes-project/tes/scripts"
 	"github.com/tes-project/tes/server"
+	"github.com/tes-project/tes/server/console"
 	"github.com/tes-project/tes/store/boltstore"
 )
 
@@ -48,6 +49,7 @@ type serveConfig struct {
 	adminToken                     string
 	tlsCert, tlsKey, clientCA      string
 	actors, logLevel               string
+	pprof                          bool
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
@@ -61,7 +63,8 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.clientCA, "client-ca", "", "PEM CA certificates; when set the TSH must present a client certificate they sign")
 	fs.StringVar(&cfg.actors, "actors", "", "comma-separated allowlist of x-actor-id values; empty: any")
-	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (card identifiers are masked above debug)")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (card identifiers are masked above debug); PUT /admin/v1/loglevel changes it at run time")
+	fs.BoolVar(&cfg.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the admin address, behind the admin access rule")
 	return fs
 }
 
@@ -86,8 +89,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 		fmt.Fprintf(stderr, "tes serve: %v\n", err)
 		return exitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(ctx, cfg, log, signals); err != nil {
+	levelVar := new(slog.LevelVar)
+	levelVar.Set(level)
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: levelVar}))
+	if err := serve(ctx, cfg, log, levelVar, signals); err != nil {
 		log.Error("tes serve stopped", "error", err.Error())
 		return exitFail
 	}
@@ -141,7 +146,7 @@ func (cfg serveConfig) actorList() []string {
 
 // serve opens the store, the issuers, the engine and the server, serves
 // until told to stop, then drains and closes them in reverse order.
-func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-chan os.Signal) (err error) {
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, level *slog.LevelVar, signals <-chan os.Signal) (err error) {
 	tlsConf, err := cfg.gatewayTLS()
 	if err != nil {
 		return err
@@ -179,15 +184,23 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-cha
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(engine.Config{Store: st, Flows: registry, Logger: log})
+	observer, err := server.NewObserver(metrics)
+	if err != nil {
+		return err
+	}
+	eng, err := engine.New(engine.Config{Store: st, Flows: registry, Logger: log, Observer: observer})
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(server.Config{
 		Engine: eng, Store: st, Catalog: registry, Flows: registry, Logger: log,
 		AdminToken: cfg.adminToken, Actors: cfg.actorList(), Metrics: metrics,
+		Observer: observer, LogLevel: level, Pprof: cfg.pprof,
 	})
 	if err != nil {
+		return err
+	}
+	if err := console.Mount(srv.Admin(), srv.API(), console.Options{}); err != nil {
 		return err
 	}
 	background.Go(func() { eng.RunSweeper(ctx, sweepEvery) })

@@ -17,6 +17,7 @@ import (
 	"github.com/tes-project/tes/issuers"
 	"github.com/tes-project/tes/scripts"
 	"github.com/tes-project/tes/server"
+	"github.com/tes-project/tes/server/console"
 	"github.com/tes-project/tes/store/boltstore"
 )
 
@@ -90,16 +91,28 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		}
 		s.Flows, catalog = reg, reg
 	}
-	eng, err := engine.New(engine.Config{Store: s.Store, Flows: s.Flows, Clock: cfg.Clock, Logger: cfg.Logger})
+	metrics, err := server.NewMetricsRegistry()
+	if err != nil {
+		return fmt.Errorf("local: metrics: %w", err)
+	}
+	observer, err := server.NewObserver(metrics)
+	if err != nil {
+		return fmt.Errorf("local: metrics: %w", err)
+	}
+	eng, err := engine.New(engine.Config{Store: s.Store, Flows: s.Flows, Clock: cfg.Clock, Logger: cfg.Logger, Observer: observer})
 	if err != nil {
 		return fmt.Errorf("local: engine: %w", err)
 	}
 	srv, err := server.New(server.Config{
 		Engine: eng, Store: s.Store, Catalog: catalog, Flows: s.Flows,
 		Clock: cfg.Clock, Logger: cfg.Logger, AdminToken: cfg.AdminToken,
+		Metrics: metrics, Observer: observer,
 	})
 	if err != nil {
 		return fmt.Errorf("local: server: %w", err)
+	}
+	if err := console.Mount(srv.Admin(), srv.API(), console.Options{}); err != nil {
+		return fmt.Errorf("local: console: %w", err)
 	}
 	if s.GatewayURL, err = s.serve(srv.Gateway()); err != nil {
 		return err
