@@ -184,7 +184,7 @@ func TestConsoleWithToken(t *testing.T) {
 		{"resolve without a reason", request{method: "POST", path: "/purchases/DEMO/P-U/resolve", cookie: token,
 			form: url.Values{"outcome": {"APPLIED"}}, header: same}, 400, "reason"},
 		{"resolve", request{method: "POST", path: "/purchases/DEMO/P-U/resolve", cookie: token,
-			form: url.Values{"outcome": {"APPLIED"}, "reason": {"card lost at the station"}},
+			form:   url.Values{"outcome": {"APPLIED"}, "reason": {"card lost at the station"}},
 			header: map[string]string{"Referer": "http://tes.test/purchases/DEMO/P-U"}}, 303, "/purchases/DEMO/P-U?resolved=1"},
 		{"resolve again", request{method: "POST", path: "/purchases/DEMO/P-U/resolve", cookie: token,
 			form: url.Values{"outcome": {"PENDING"}, "reason": {"x"}}, header: same}, 409, "not UNCERTAIN"},
