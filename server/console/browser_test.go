@@ -238,7 +238,6 @@ func playOperations(t *testing.T, srv *local.Server, adminToken string) {
 	}
 }
 
-
 // copyDir copies the screenshots to dir (TES_SCREENSHOTS), to look at them
 // after the test.
 func copyDir(t *testing.T, from, dir string) {
