@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tes-project/tes/server"
 	"github.com/tes-project/tes/server/openapitest"
@@ -360,4 +365,73 @@ func TestAdminBackupAndDocument(t *testing.T) {
 	if code, _, _ := s.send(t, api, adminRequest{method: "GET", path: "/admin/v1/loglevel"}); code != 501 {
 		t.Errorf("log level without a LevelVar: HTTP %d, want 501", code)
 	}
+}
+
+// TestRuntimeErrors: a step that fails at run time is counted per issuer
+// and operation, and shows on the issuer's entry with its message.
+func TestRuntimeErrors(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	obs, err := server.NewObserver(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, withAdminToken(adminToken), withCatalog(&fakeCatalog{}), func(c *server.Config) {
+		c.Metrics, c.Observer = reg, obs
+	})
+	obs.StepDone("DEMO", "TOPUP", 3*time.Millisecond, nil)
+	obs.StepDone("DEMO", "TOPUP", 2*time.Millisecond, errors.New("money.lua:12: attempt to index a nil value"))
+	obs.StepDone("DEMO", "READ", time.Millisecond, errors.New("read.lua:3: boom"))
+	code, raw, _ := s.send(t, openapitest.New(t), adminRequest{method: "GET", path: "/admin/v1/issuers"})
+	var issuers []server.IssuerView
+	if err := json.Unmarshal(raw, &issuers); code != 200 || err != nil {
+		t.Fatalf("issuers: HTTP %d %s", code, raw)
+	}
+	for _, iss := range issuers {
+		switch iss.IssuerID {
+		case "DEMO":
+			if e := iss.RuntimeErrors; e == nil || e.Count != 2 || e.LastMessage != "read.lua:3: boom" || e.LastOperation != "READ" {
+				t.Errorf("DEMO's run-time errors: %+v", e)
+			}
+		default:
+			if iss.RuntimeErrors != nil {
+				t.Errorf("%s has run-time errors %+v", iss.IssuerID, iss.RuntimeErrors)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		operation string
+		errors    float64
+	}{{"TOPUP", 1}, {"READ", 1}} {
+		if got := testutil.ToFloat64(mustCollector(t, reg, "tes_script_errors_total", tt.operation)); got != tt.errors {
+			t.Errorf("tes_script_errors_total %s = %v, want %v", tt.operation, got, tt.errors)
+		}
+	}
+}
+
+// mustCollector finds the counter of a metric family for issuer DEMO and
+// the operation.
+func mustCollector(t *testing.T, reg *prometheus.Registry, name, operation string) prometheus.Collector {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["issuer"] == "DEMO" && labels["operation"] == operation {
+				c := prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})
+				c.Add(m.GetCounter().GetValue())
+				return c
+			}
+		}
+	}
+	t.Fatalf("no %s{issuer=DEMO,operation=%s}", name, operation)
+	return nil
 }

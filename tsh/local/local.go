@@ -84,16 +84,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 func (s *Server) start(ctx context.Context, cfg Config) error {
 	catalog := cfg.Catalog
+	metrics, err := server.NewMetricsRegistry()
+	if err != nil {
+		return fmt.Errorf("local: metrics: %w", err)
+	}
+	countReload, err := server.ReloadCounter(metrics)
+	if err != nil {
+		return fmt.Errorf("local: metrics: %w", err)
+	}
 	if s.Flows == nil {
-		reg, err := scripts.Open(ctx, scripts.Config{Dir: cfg.IssuersDir, Embedded: issuers.FS, Store: s.Store, Clock: cfg.Clock, Logger: cfg.Logger})
+		reg, err := scripts.Open(ctx, scripts.Config{Dir: cfg.IssuersDir, Embedded: issuers.FS, Store: s.Store, Clock: cfg.Clock, Logger: cfg.Logger, OnReload: countReload})
 		if err != nil {
 			return fmt.Errorf("local: load issuers: %w", err)
 		}
 		s.Flows, catalog = reg, reg
-	}
-	metrics, err := server.NewMetricsRegistry()
-	if err != nil {
-		return fmt.Errorf("local: metrics: %w", err)
 	}
 	observer, err := server.NewObserver(metrics)
 	if err != nil {
