@@ -91,12 +91,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 	}
 	levelVar := new(slog.LevelVar)
 	levelVar.Set(level)
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: levelVar}))
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: levelVar, ReplaceAttr: readableDurations}))
 	if err := serve(ctx, cfg, log, levelVar, signals); err != nil {
 		log.Error("tes serve stopped", "error", err.Error())
 		return exitFail
 	}
 	return exitOK
+}
+
+// readableDurations writes durations as Go duration strings ("1.5ms"),
+// not the JSON handler's nanosecond integers.
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 func (cfg serveConfig) checkTLSFlags() error {
@@ -224,7 +233,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, level *slog.L
 	stopped := make(chan error, 2)
 	go func() { stopped <- srv.Gateway().Listener(gatewayLn) }()
 	go func() { stopped <- srv.Admin().Listener(adminLn) }()
-	log.Info("tes serving",
+	build := readBuildInfo()
+	log.Info("tes serving", "version", build.Version, "commit", build.Commit,
 		"gateway", gatewayLn.Addr().String(), "admin", adminLn.Addr().String(),
 		"tls", tlsConf != nil, "clientCertificates", cfg.clientCA != "",
 		"adminToken", cfg.adminToken != "", "actorAllowlist", len(cfg.actorList()))
