@@ -19,6 +19,11 @@ const (
 	defaultRetention   = 7 * 24 * time.Hour
 	defaultTTL         = 60 * time.Second
 	defaultStepTimeout = 50 * time.Millisecond
+	defaultStepMemory  = 256 << 20
+	// serverReserve is what the server itself may hold in its heap beyond
+	// its use when the engine starts (requests and replies in flight,
+	// store buffers), on top of the steps' budget.
+	serverReserve = 128 << 20
 	// maxAttempts bounds how often one request re-reads its session after
 	// losing a compare-and-swap before it gives up with 921.
 	maxAttempts = 5
@@ -37,10 +42,14 @@ type Config struct {
 	NewID func() string
 	// Observer, when set, learns of every step (metrics).
 	Observer Observer
-	// MaxConcurrentSteps bounds the flow steps running at once; default
-	// twice GOMAXPROCS. Steps are CPU work: more at once only makes each
-	// take longer.
+	// MaxConcurrentSteps bounds the flow steps of one issuer running at
+	// once; default twice GOMAXPROCS. Steps are CPU work: more at once
+	// only makes each take longer. Each issuer has its own.
 	MaxConcurrentSteps int
+	// StepMemory is the heap all running steps may share beyond the
+	// server's own use; default 256 MiB (CONTRACT.md §1.7). Past it the
+	// longest-running step is stopped with 921.
+	StepMemory uint64
 }
 
 // Engine applies the session rules and runs steps. Safe for concurrent use:
@@ -55,7 +64,8 @@ type Engine struct {
 	newID     func() string
 	observer  Observer
 	devices   deviceLocks
-	stepSlots chan struct{} // one token per running step
+	slots     *stepSlots
+	memory    *memoryGuard
 }
 
 // New returns an Engine over cfg, with defaults filled in.
@@ -92,7 +102,12 @@ func New(cfg Config) (*Engine, error) {
 	if steps <= 0 {
 		steps = 2 * runtime.GOMAXPROCS(0)
 	}
-	e.stepSlots = make(chan struct{}, steps)
+	e.slots = newStepSlots(steps)
+	budget := cfg.StepMemory
+	if budget == 0 {
+		budget = defaultStepMemory
+	}
+	e.memory = newMemoryGuard(budget, serverReserve)
 	return e, nil
 }
 

@@ -426,30 +426,41 @@ func TestStepFaults(t *testing.T) {
 	}
 }
 
-func TestStepTimeoutFromSettings(t *testing.T) {
+// TestStepLimitCountsCPU: the step limit (the issuer's, else 50 ms) counts
+// the CPU the step uses, not the time it waits: a step that waits longer
+// than its limit without working finishes, one that spins is stopped.
+func TestStepLimitCountsCPU(t *testing.T) {
+	spin := func(ctx context.Context, _ flow.Input) (flow.Result, error) {
+		for ctx.Err() == nil {
+		}
+		return flow.Result{}, ctx.Err()
+	}
+	idle := func(ctx context.Context, _ flow.Input) (flow.Result, error) {
+		select {
+		case <-time.After(150 * time.Millisecond): // three limits of 50 ms, using no CPU
+			return flow.Result{Status: flow.StatusOK}, nil
+		case <-ctx.Done():
+			return flow.Result{}, context.Cause(ctx)
+		}
+	}
 	tests := []struct {
 		name    string
 		setting time.Duration
-		want    time.Duration
+		run     flowtest.StepFunc
+		want    int
+		log     string
 	}{
-		{"default", 0, 50 * time.Millisecond},
-		{"issuer's", 3 * time.Second, 3 * time.Second},
+		{"spin, default limit", 0, spin, flow.StatusUnexpectedError, "its limit is 50ms"},
+		{"spin, issuer's limit", 80 * time.Millisecond, spin, flow.StatusUnexpectedError, "its limit is 80ms"},
+		{"wait past the limit", 0, idle, flow.StatusOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			deadlines := make(chan time.Time, 1)
-			h := newHarness(t, func(ctx context.Context, _ flow.Input) (flow.Result, error) {
-				d, _ := ctx.Deadline()
-				deadlines <- d
-				return flow.Result{Status: flow.StatusOK}, nil
-			})
+			h := newHarness(t, tt.run)
 			h.issuer.Config.StepTimeout = tt.setting
-			before := time.Now()
-			h.handle(startRequest())
-			after := time.Now()
-			// The deadline was set between before and after.
-			if d := <-deadlines; d.Before(before.Add(tt.want)) || d.After(after.Add(tt.want)) {
-				t.Fatalf("step deadline %s after the call began, want %s", d.Sub(before), tt.want)
+			wantStatus(t, h.handle(startRequest()), tt.want)
+			if logs := h.logs.String(); !strings.Contains(logs, tt.log) {
+				t.Fatalf("log lacks %q: %s", tt.log, logs)
 			}
 		})
 	}

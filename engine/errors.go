@@ -10,6 +10,9 @@ var (
 
 	// ErrStepTimeout: a step ran past its issuer's StepTimeout (921, FAULT).
 	ErrStepTimeout = errors.New("engine: step timed out")
+	// ErrStepMemory: the heap passed the memory budget of running steps
+	// and this step, the oldest running, was stopped (921, FAULT).
+	ErrStepMemory = errors.New("engine: step stopped over the memory budget")
 	// ErrStepPanic: a step panicked (921, FAULT).
 	ErrStepPanic = errors.New("engine: step panicked")
 

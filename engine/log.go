@@ -14,12 +14,18 @@ func (e *Engine) cardAttr(ctx context.Context, key, id string) slog.Attr {
 	return slog.String(key, mask(id))
 }
 
+// mask keeps the first four characters (not bytes: a card id may be any
+// UTF-8) of a longer id; an id of four or fewer shows nothing.
 func mask(id string) string {
 	const shown = 4
-	if len(id) <= shown {
-		return "…"
+	n := 0
+	for i := range id {
+		if n == shown {
+			return id[:i] + "…"
+		}
+		n++
 	}
-	return id[:shown] + "…"
+	return "…"
 }
 
 // logFault records a 921 that ended a session.

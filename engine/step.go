@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tes-project/tes/flow"
@@ -132,19 +134,25 @@ func (e *Engine) outcome(c *call, iss flow.Issuer, base store.Session, res flow.
 	return change{session: s, effects: res.Effects, scope: scope, refused: refused}
 }
 
-// runStep runs one step under the issuer's step timeout. The step runs on
-// its own goroutine so that one which ignores its context, or panics, still
-// gives the request back on time.
+// runStep runs one step of issuer iss under its step limit, on a slot of
+// that issuer's own (so a runaway issuer delays only itself), watched by
+// the memory guard.
 //
-// At most Config.MaxConcurrentSteps steps run at once, and a step's time
-// limit starts when it gets its turn: with hundreds of requests in flight
-// on a few cores, a limit that also counted the wait for a core would fail
-// sound scripts (921) under load, while one that counts only the step's
-// own run still stops a runaway script.
+// The limit counts the step's own work: the step runs on a goroutine locked
+// to its OS thread, and a watchdog reads that thread's CPU clock, so time
+// spent waiting for a core on a busy machine is not charged to the script
+// (CONTRACT.md §1.7: no false 921 under load). A step that sleeps or waits
+// without using CPU is still stopped at wallLimitFactor times the limit.
+// Without a thread CPU clock the limit is wall time.
+//
+// The step's goroutine also lets a step that panics give the request back.
+// A stopped step's goroutine returns when the script next checks its
+// context; its result is dropped.
 func (e *Engine) runStep(ctx context.Context, iss flow.Issuer, in flow.Input) (flow.Result, error) {
+	slots := e.slots.of(in.Request.IssuerID)
 	select {
-	case e.stepSlots <- struct{}{}:
-		defer func() { <-e.stepSlots }()
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
 	case <-ctx.Done():
 		return flow.Result{}, fmt.Errorf("waiting for a turn to run the step: %w", ctx.Err())
 	}
@@ -152,8 +160,9 @@ func (e *Engine) runStep(ctx context.Context, iss flow.Issuer, in flow.Input) (f
 	if limit <= 0 {
 		limit = defaultStepTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
+	stepCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	defer e.memory.watch(stop)()
 
 	type stepDone struct {
 		res flow.Result
@@ -166,17 +175,66 @@ func (e *Engine) runStep(ctx context.Context, iss flow.Issuer, in flow.Input) (f
 				done <- stepDone{err: fmt.Errorf("%w: %v", ErrStepPanic, r)}
 			}
 		}()
-		res, err := iss.Step(ctx, in)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer watchCPU(limit, stop)()
+		res, err := iss.Step(stepCtx, in)
 		done <- stepDone{res: res, err: err}
 	}()
 	select {
 	case d := <-done:
+		if cause := context.Cause(stepCtx); cause != nil && ctx.Err() == nil {
+			return flow.Result{}, fmt.Errorf("step of %s %s: %w", in.Endpoint, in.Operation, cause)
+		}
 		if d.err != nil {
 			return flow.Result{}, fmt.Errorf("step of %s %s: %w", in.Endpoint, in.Operation, d.err)
 		}
 		return d.res, nil
-	case <-ctx.Done():
-		return flow.Result{}, fmt.Errorf("%w after %s (%s %s)", ErrStepTimeout, limit, in.Endpoint, in.Operation)
+	case <-stepCtx.Done():
+		return flow.Result{}, fmt.Errorf("step of %s %s: %w", in.Endpoint, in.Operation, context.Cause(stepCtx))
+	}
+}
+
+// wallLimitFactor bounds a step's wall time, as a multiple of its CPU
+// limit: a step blocked without using CPU must end too.
+const wallLimitFactor = 20
+
+// watchCPU stops the step running on the calling goroutine's locked
+// thread once that thread used limit of CPU, or once wallLimitFactor
+// times limit passed. Call the returned function when the step returns.
+func watchCPU(limit time.Duration, stop context.CancelCauseFunc) (cancel func()) {
+	wallStart := time.Now()
+	read, ok := threadCPUClock()
+	if !ok {
+		t := time.AfterFunc(limit, func() {
+			stop(fmt.Errorf("%w: it ran %s", ErrStepTimeout, limit))
+		})
+		return func() { t.Stop() }
+	}
+	cpuStart := read()
+	var t *time.Timer
+	var mu sync.Mutex // guards t against the first check running before it is set
+	check := func() {
+		used, wall := read()-cpuStart, time.Since(wallStart)
+		switch {
+		case used >= limit:
+			stop(fmt.Errorf("%w: it used %s of CPU, its limit is %s", ErrStepTimeout, used.Round(time.Millisecond), limit))
+		case wall >= wallLimitFactor*limit:
+			stop(fmt.Errorf("%w: it ran %s and used %s of CPU", ErrStepTimeout, wall.Round(time.Millisecond), used.Round(time.Millisecond)))
+		default:
+			// The step cannot use CPU faster than the clock runs.
+			mu.Lock()
+			t.Reset(min(limit-used, wallLimitFactor*limit-wall))
+			mu.Unlock()
+		}
+	}
+	mu.Lock()
+	t = time.AfterFunc(limit, check)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		t.Stop()
 	}
 }
 

@@ -14,6 +14,18 @@ type IssuerStatus struct {
 	// Error is the last load's failure as "file:line: message"; empty when
 	// the last load succeeded.
 	Error string
+	// RuntimeErrors counts the issuer's steps that failed at run time
+	// (Lua error, guard error, no guard held, time limit) since the process
+	// started, whatever version ran them: a script that loads but fails on
+	// real cards shows here, beside the load error.
+	RuntimeErrors int
+	// LastRuntimeError is the last of them, "file:line: step NAME: message"
+	// when the failure has a position; empty when there was none.
+	LastRuntimeError string
+	// LastRuntimeErrorAt is when it happened; zero when there was none.
+	LastRuntimeErrorAt time.Time
+	// LastRuntimeErrorOperation is the operation it ended (e.g. TOPUP).
+	LastRuntimeErrorOperation string
 }
 
 // Catalog is the operator's view of the loaded issuers (admin API). Safe for

@@ -46,7 +46,9 @@ func binU8(L *lua.LState) int {
 }
 
 func binHex(L *lua.LState) int {
-	L.Push(lua.LString(fmt.Sprintf("%X", L.CheckString(1))))
+	s := L.CheckString(1)
+	checkLen(L, "bin.hex", 2*len(s))
+	L.Push(lua.LString(fmt.Sprintf("%X", s)))
 	return 1
 }
 
@@ -97,10 +99,11 @@ func binPut(bigEndianOrder bool) lua.LGFunction {
 func binBlock(L *lua.LState) int {
 	var b []byte
 	for i := 1; i <= L.GetTop(); i++ {
-		b = append(b, L.CheckString(i)...)
-	}
-	if len(b) > 16 {
-		L.RaiseError("bin.block: %d bytes do not fit a 16-byte block", len(b))
+		s := L.CheckString(i)
+		if len(b)+len(s) > 16 {
+			L.RaiseError("bin.block: %d bytes do not fit a 16-byte block", len(b)+len(s))
+		}
+		b = append(b, s...)
 	}
 	b = append(b, make([]byte, 16-len(b))...)
 	L.Push(lua.LString(b))

@@ -35,9 +35,24 @@
 // flows must keep session data in ctx.vars, never in globals. A state that
 // raised an error or ran out of time is dropped, not pooled again.
 //
-// The time limit is checked between Lua instructions; a single heavy builtin
-// can overrun it, and memory cannot be capped, which is why the sandbox
-// removes string.rep and the loaders, and caps what is handed to scripts.
+// The step's context is checked between Lua instructions and, inside the
+// builtins that can run long (patterns, gsub, table.sort, table.concat),
+// every 1024 units of work: a cancelled step stops within a millisecond or
+// so and its state is dropped. gopher-lua cannot cap memory, so no single
+// call may allocate much: the loader turns every `..` into a call of a
+// builtin that refuses results past 1 MiB (maxLuaString), as do
+// table.concat, gsub and format; a table's array part stops at 2^20; the
+// sandbox removes string.rep and the loaders. Growth made of many small
+// steps (a table filled in a loop) is left to the engine's memory monitor,
+// which cancels the steps' contexts.
+//
+// A step that fails (ErrScript) is counted per issuer in Statuses through
+// Registry.RecordRuntimeError, unless the caller's context was done, which
+// is the engine's to record.
+//
+// An issuer folder is read and watched by one walk (walkIssuer) that
+// refuses symlinks leaving the issuers root, symlink loops and folders past
+// 256 files, 8 MiB, 1024 names or 8 levels: a load error of that issuer.
 //
 // Versions that no longer serve stay in memory for pinned sessions, at most
 // 16, least recently used dropped first; a dropped one is recompiled from

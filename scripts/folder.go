@@ -5,15 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"path"
 	"sort"
 	"strings"
 )
-
-// maxFolderDepth bounds how deep an issuer folder nests, counting symlinked
-// folders, so that a symlink loop is a load problem rather than a hang.
-const maxFolderDepth = 8
 
 // stableReads is how often a folder is read before a reload gives up on
 // getting two identical reads in a row.
@@ -54,12 +50,17 @@ func isDir(fsys fs.FS, name string) bool {
 
 // readStable reads an issuer folder until two reads in a row agree, so that
 // a folder caught in the middle of a Kubernetes ..data swap or a copy is
-// never loaded as a mix of old and new files.
-func readStable(fsys fs.FS, name string) (map[string][]byte, string, error) {
+// never loaded as a mix of old and new files. root is the issuers root on
+// disk (empty for an embedded fsys): see walkIssuer. A folder past the
+// limits is refused at the first read.
+func readStable(fsys fs.FS, root, name string) (map[string][]byte, string, error) {
 	var lastHash string
 	var lastErr error
 	for i := range stableReads {
-		files, hash, err := readIssuer(fsys, name)
+		files, hash, err := readIssuer(fsys, root, name)
+		if errors.Is(err, errFolderRefused) {
+			return nil, "", err
+		}
 		if err == nil && i > 0 && lastErr == nil && hash == lastHash {
 			return files, hash, nil
 		}
@@ -72,57 +73,42 @@ func readStable(fsys fs.FS, name string) (map[string][]byte, string, error) {
 }
 
 // readIssuer reads the files of one issuer folder from fsys, following
-// symlinks, and hashes them.
-func readIssuer(fsys fs.FS, name string) (map[string][]byte, string, error) {
+// symlinks that stay inside the issuers root, and hashes them.
+func readIssuer(fsys fs.FS, root, name string) (map[string][]byte, string, error) {
 	files := map[string][]byte{}
-	if err := readTree(fsys, name, "", files, 0); err != nil {
+	err := walkIssuer(fsys, root, name, nil, func(p, key string) error {
+		data, err := readLimited(fsys, p)
+		if err != nil {
+			return err
+		}
+		files[key] = data
+		return nil
+	})
+	if errors.Is(err, errFolderRefused) {
+		return nil, "", err
+	}
+	if err != nil {
 		return nil, "", fmt.Errorf("read issuer %s: %w", name, err)
 	}
 	return files, contentHash(files), nil
 }
 
-// readTree adds the files under dir to files, keyed by their path below the
-// issuer folder (rel).
-func readTree(fsys fs.FS, dir, rel string, files map[string][]byte, depth int) error {
-	if depth > maxFolderDepth {
-		return fmt.Errorf("%s: folders nest deeper than %d (a symlink loop?)", dir, maxFolderDepth)
-	}
-	entries, err := fs.ReadDir(fsys, dir)
+// readLimited reads a file of at most maxFileBytes, also when it grew
+// since walkIssuer saw its size.
+func readLimited(fsys fs.FS, p string) ([]byte, error) {
+	f, err := fsys.Open(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, e := range entries {
-		if ignored(e.Name()) {
-			continue
-		}
-		p, key := path.Join(dir, e.Name()), path.Join(rel, e.Name())
-		info, err := fs.Stat(fsys, p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // a dangling symlink, or a file removed since ReadDir
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case info.IsDir():
-			if err := readTree(fsys, p, key, files, depth+1); err != nil {
-				return err
-			}
-		case info.Mode().IsRegular():
-			if len(files) >= maxFilesPerDir {
-				return fmt.Errorf("more than %d files", maxFilesPerDir)
-			}
-			data, err := fs.ReadFile(fsys, p)
-			if err != nil {
-				return err
-			}
-			if len(data) > maxFileBytes {
-				return fmt.Errorf("%s: larger than %d bytes", p, maxFileBytes)
-			}
-			files[key] = data
-		}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if len(data) > maxFileBytes {
+		return nil, refused("%s: larger than %d bytes", p, maxFileBytes)
+	}
+	return data, nil
 }
 
 // contentHash is the version of an issuer folder: sha256 over its sorted

@@ -2,6 +2,7 @@ package scripts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -17,10 +18,13 @@ type version struct {
 	logger *slog.Logger
 	// pool holds idle runners; a Step takes one or builds a fresh one.
 	pool chan *runner
+	// onError, when set, is told every step failure (ErrScript) the
+	// version itself found; see Registry.RecordRuntimeError.
+	onError func(operation string, err error)
 }
 
-func newVersion(c *compiled, logger *slog.Logger) *version {
-	return &version{c: c, logger: logger, pool: make(chan *runner, 2*runtime.GOMAXPROCS(0))}
+func newVersion(c *compiled, logger *slog.Logger, onError func(operation string, err error)) *version {
+	return &version{c: c, logger: logger, pool: make(chan *runner, 2*runtime.GOMAXPROCS(0)), onError: onError}
 }
 
 var _ flow.Issuer = (*version)(nil)
@@ -79,7 +83,18 @@ func (v *version) give(r *runner) {
 // Step runs the operation's flow from where in.State left it: decode the
 // answers, run the step's Lua, follow the first guard that holds, and go on
 // through steps that send nothing until one sends a batch or the flow ends.
-func (v *version) Step(ctx context.Context, in flow.Input) (res flow.Result, err error) {
+// A failure of the flow (ErrScript) is reported to the registry's run-time
+// errors, unless ctx was done by then: the engine stopped the step and
+// records that itself.
+func (v *version) Step(ctx context.Context, in flow.Input) (flow.Result, error) {
+	res, err := v.step(ctx, in)
+	if err != nil && v.onError != nil && errors.Is(err, ErrScript) && ctx.Err() == nil {
+		v.onError(in.Operation, err)
+	}
+	return res, err
+}
+
+func (v *version) step(ctx context.Context, in flow.Input) (res flow.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			res, err = flow.Result{}, fmt.Errorf("%w: %s: panic: %v", ErrScript, v.c.issuer, p)
@@ -116,7 +131,9 @@ func (v *version) Step(ctx context.Context, in flow.Input) (res flow.Result, err
 	healthy := false
 	defer func() {
 		r.L.RemoveContext()
-		if healthy {
+		// A state stopped by its context may have been left anywhere
+		// inside a builtin: it is never pooled again.
+		if healthy && stepCtx.Err() == nil {
 			v.give(r)
 		} else {
 			r.L.Close()
@@ -153,7 +170,7 @@ func (v *version) Step(ctx context.Context, in flow.Input) (res flow.Result, err
 			resp = nil
 			st.Batch = nil
 			if cur.hasRun {
-				if err := r.callStep(r.steps[cur.key].run, nil); err != nil {
+				if err := r.callStep(r.steps[cur.key].run, nil, fl.file, cur.name); err != nil {
 					return flow.Result{}, err
 				}
 			}
@@ -169,7 +186,7 @@ func (v *version) Step(ctx context.Context, in flow.Input) (res flow.Result, err
 			}
 		}
 		if cur.hasAfter {
-			if err := r.callStep(r.steps[cur.key].after, resp); err != nil {
+			if err := r.callStep(r.steps[cur.key].after, resp, fl.file, cur.name); err != nil {
 				return flow.Result{}, err
 			}
 		}

@@ -172,6 +172,7 @@ func compileChunk(issuer string, ref fileRef, files map[string][]byte, manFile s
 		ps.add(name, line, "syntax error %s", strings.Trim(strings.Join(strings.Fields(msg), " "), ": "))
 		return nil
 	}
+	rewriteConcat(reflect.ValueOf(stmts))
 	proto, err := lua.Compile(stmts, name)
 	if err != nil {
 		ps.add(name, luaLine(err.Error()), "%s", stripPosition(err.Error()))

@@ -12,29 +12,45 @@ import (
 
 // openModules registers the modules flows see: felica (command builders),
 // bin (byte helpers), effect (ledger changes), ledger (lookups) and log.
+// Each module raises on a field it does not have, so that a misspelt
+// call (felica.wrte{...}) fails naming the field instead of as "attempt
+// to call a nil value".
 func (r *runner) openModules() {
 	L := r.L
-	L.SetGlobal("felica", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+	module(L, "felica", map[string]lua.LGFunction{
 		"polling":         r.luaPolling,
 		"read":            r.luaRead,
 		"write":           r.luaWrite,
 		"request_service": r.luaRequestService,
 		"raw":             r.luaRaw,
-	}))
-	L.SetGlobal("bin", L.SetFuncs(L.NewTable(), binFuncs))
+	})
+	module(L, "bin", binFuncs)
 	effects := map[string]lua.LGFunction{}
 	for name, kind := range effectNames {
 		effects[name] = r.effectFunc(kind)
 	}
-	L.SetGlobal("effect", L.SetFuncs(L.NewTable(), effects))
-	L.SetGlobal("ledger", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+	module(L, "effect", effects)
+	module(L, "ledger", map[string]lua.LGFunction{
 		"card":        r.luaLedgerCard,
 		"purchase":    r.luaLedgerPurchase,
 		"account":     r.luaLedgerAccount,
 		"blacklisted": r.luaLedgerBlacklisted,
 		"attempts":    r.luaLedgerAttempts,
-	}))
+	})
 	L.SetGlobal("log", L.NewFunction(r.luaLog))
+}
+
+// module sets the global name to a table of funcs whose __index raises
+// "unknown field name.key".
+func module(L *lua.LState, name string, funcs map[string]lua.LGFunction) {
+	t := L.SetFuncs(L.NewTable(), funcs)
+	meta := L.NewTable()
+	meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("unknown field %s.%s", name, L.ToStringMeta(L.Get(2)))
+		return 0
+	}))
+	L.SetMetatable(t, meta)
+	L.SetGlobal(name, t)
 }
 
 // effectNames maps the effect module's functions to the fixed vocabulary.
@@ -194,12 +210,19 @@ func (r *runner) luaRaw(L *lua.LState) int {
 	return r.addCommand(L, opts, kindRaw, "", frame, err)
 }
 
+// maxLogLine bounds one flow log line: log(unpack(t)) of large strings
+// must not build gigabytes.
+const maxLogLine = 4096
+
 func (r *runner) luaLog(L *lua.LState) int {
-	parts := make([]string, 0, L.GetTop())
-	for i := 1; i <= L.GetTop(); i++ {
-		parts = append(parts, L.ToStringMeta(L.Get(i)).String())
+	var b strings.Builder
+	for i := 1; i <= L.GetTop() && b.Len() < maxLogLine; i++ {
+		if i > 1 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(truncate(L.ToStringMeta(L.Get(i)).String(), maxLogLine-b.Len()+len("…")))
 	}
-	r.logger.Debug("flow log", "where", L.Where(1), "message", strings.Join(parts, " "))
+	r.logger.Debug("flow log", "where", L.Where(1), "message", truncate(b.String(), maxLogLine))
 	return 0
 }
 

@@ -47,8 +47,24 @@ type device struct {
 	card       *card.Card
 }
 
+// newDevice is device n with its own card: the adult sample under an IDm
+// of its own, since one physical card has one open operation at a time.
 func newDevice(t testing.TB, n int) device {
-	return device{id: fmt.Sprintf("dev-%03d", n), cardID: fmt.Sprintf("card-%03d", n), card: demoCard(t, adult, nil)}
+	t.Helper()
+	cat, err := card.Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, ok := cat.Image(adult)
+	if !ok {
+		t.Fatalf("no sample card %s", adult)
+	}
+	img.IDm[6], img.IDm[7] = byte(n>>8), byte(n)
+	c, err := card.New(cat.Layout, img, card.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return device{id: fmt.Sprintf("dev-%03d", n), cardID: fmt.Sprintf("card-%03d", n), card: c}
 }
 
 func (d device) request() engine.Request {

@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tes-project/tes/clock"
 	"github.com/tes-project/tes/flow"
@@ -68,7 +70,25 @@ type Registry struct {
 	mu      sync.RWMutex
 	issuers map[string]*issuerSlot
 	kept    keptVersions
+
+	// errMu guards runtimeErrs; held only to count or copy, never while
+	// mu is wanted (Statuses takes mu first, then errMu).
+	errMu       sync.Mutex
+	runtimeErrs map[string]runtimeErrors
 }
+
+// runtimeErrors is what the registry knows of one issuer's failed steps.
+type runtimeErrors struct {
+	count     int
+	last      string
+	at        time.Time
+	operation string
+}
+
+// maxErrorMessage bounds the text of a run-time error kept for the admin
+// API (and the Lua message of a step error): error(s) with a huge s must
+// not fill a status, a log line or a session trace.
+const maxErrorMessage = 512
 
 // issuerSlot is what the registry knows of one issuer folder.
 type issuerSlot struct {
@@ -108,6 +128,8 @@ func Open(ctx context.Context, cfg Config) (*Registry, error) {
 		debounce: cfg.Debounce,
 		onReload: cfg.OnReload,
 		issuers:  map[string]*issuerSlot{},
+
+		runtimeErrs: map[string]runtimeErrors{},
 	}
 	if r.clock == nil {
 		r.clock = clock.System{}
@@ -187,15 +209,62 @@ func (r *Registry) Statuses() []flow.IssuerStatus {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := make([]flow.IssuerStatus, 0, len(r.issuers))
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
 	for id, slot := range r.issuers {
 		s := flow.IssuerStatus{IssuerID: id, LoadedAt: slot.loadedAt, Error: slot.err}
 		if slot.current != nil {
 			s.Version = slot.current.c.hash
 		}
+		if e, ok := r.runtimeErrs[id]; ok {
+			s.RuntimeErrors, s.LastRuntimeError, s.LastRuntimeErrorAt, s.LastRuntimeErrorOperation = e.count, e.last, e.at, e.operation
+		}
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].IssuerID < out[j].IssuerID })
 	return out
+}
+
+// RecordRuntimeError counts a step of issuerID's operation that failed at
+// run time at the given time, and keeps its message as the issuer's last
+// (in Statuses). Steps of the registry's versions record their own
+// failures (ErrScript) as they return them, except when the context the
+// engine passed to Step was already done: a failure the engine caused
+// (its time or memory limit cancelled the step) is the engine's to record,
+// once, with this method. A nil err records nothing. Safe for concurrent
+// use.
+func (r *Registry) RecordRuntimeError(issuerID, operation string, at time.Time, err error) {
+	if err == nil {
+		return
+	}
+	msg := truncate(strings.TrimPrefix(err.Error(), ErrScript.Error()+": "), maxErrorMessage)
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	e := r.runtimeErrs[issuerID]
+	e.count++
+	if !at.Before(e.at) {
+		e.last, e.at, e.operation = msg, at, operation
+	}
+	r.runtimeErrs[issuerID] = e
+}
+
+// versionErrors is how a version of issuerID reports its failed steps.
+func (r *Registry) versionErrors(issuerID string) func(operation string, err error) {
+	return func(operation string, err error) {
+		r.RecordRuntimeError(issuerID, operation, r.clock.Now(), err)
+	}
+}
+
+// truncate cuts s to at most n bytes, on a UTF-8 boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // Reload brings every issuer in line with its folder, as a file watcher
@@ -229,7 +298,11 @@ func Check(dir string) []Problem {
 	if err != nil || !info.IsDir() {
 		return []Problem{{File: dir, Message: "not a directory"}}
 	}
-	fsys := os.DirFS(dir)
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return []Problem{{File: dir, Message: err.Error()}}
+	}
+	fsys := os.DirFS(root)
 	names, err := issuerNames(fsys)
 	if err != nil {
 		return []Problem{{File: dir, Message: err.Error()}}
@@ -237,7 +310,7 @@ func Check(dir string) []Problem {
 	logger := slog.New(slog.DiscardHandler)
 	var out []Problem
 	for _, name := range names {
-		files, _, err := readStable(fsys, name)
+		files, _, err := readStable(fsys, root, name)
 		if err != nil {
 			out = append(out, Problem{File: name, Message: err.Error()})
 			continue
@@ -273,5 +346,5 @@ func (r *Registry) storedVersion(ctx context.Context, issuerID, hash string) (*v
 	if c.hash != hash {
 		return nil, fmt.Errorf("%w: %s: stored sources hash to %s", flow.ErrVersionGone, key, c.hash)
 	}
-	return newVersion(c, r.logger), nil
+	return newVersion(c, r.logger, r.versionErrors(issuerID)), nil
 }

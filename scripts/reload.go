@@ -75,7 +75,10 @@ func (r *Registry) apply(ctx context.Context, name string) (string, error) {
 		r.remove(name, slot)
 		return ReloadRemoved, nil
 	}
-	files, hash, err := readStable(r.fsys, name)
+	files, hash, err := readStable(r.fsys, r.root, name)
+	if errors.Is(err, errFolderRefused) {
+		return r.fail(ctx, name, slot, "", fmt.Errorf("%w: %w", ErrLoad, err), err.Error())
+	}
 	if err != nil {
 		return r.fail(ctx, name, slot, "", fmt.Errorf("%w: %w", ErrLoad, err), name+": "+err.Error())
 	}
@@ -101,7 +104,7 @@ func (r *Registry) apply(ctx context.Context, name string) (string, error) {
 		if ps != nil {
 			return r.fail(ctx, name, slot, hash, &LoadError{Issuer: name, Problems: ps}, ps[0].String())
 		}
-		v = newVersion(c, r.logger)
+		v = newVersion(c, r.logger, r.versionErrors(name))
 	}
 	if err := r.storeVersion(ctx, name, hash, files); err != nil {
 		return r.fail(ctx, name, slot, "", err, "store: "+err.Error())
@@ -149,11 +152,15 @@ func (r *Registry) remove(name string, slot *issuerSlot) {
 
 // fail records a reload that did not swap. An issuer with nothing serving
 // (start-up, or a folder back after its removal) serves the last version
-// the store says served, when there is one.
+// the store says served, when there is one. A failure with the message of
+// the one before (a refused folder that is still refused) is not logged
+// again.
 func (r *Registry) fail(ctx context.Context, name string, slot *issuerSlot, hash string, err error, msg string) (string, error) {
 	var next issuerSlot
+	repeated := false
 	if slot != nil {
 		next = *slot
+		repeated = slot.err == msg
 	}
 	next.err, next.failedHash, next.failure = msg, hash, err
 	fallback := false
@@ -172,8 +179,10 @@ func (r *Registry) fail(ctx context.Context, name string, slot *issuerSlot, hash
 	if errors.As(err, &loadErr) {
 		problems = len(loadErr.Problems)
 	}
-	r.logger.Warn("issuer reload refused; the previous version keeps serving", "issuer", name,
-		"error", msg, "problems", problems, "serving", serving, "fromStore", fallback)
+	if !repeated || fallback {
+		r.logger.Warn("issuer reload refused; the previous version keeps serving", "issuer", name,
+			"error", msg, "problems", problems, "serving", serving, "fromStore", fallback)
+	}
 	r.report(name, ReloadFailed)
 	return ReloadFailed, err
 }

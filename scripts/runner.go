@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm"
@@ -138,8 +139,11 @@ type chunkError struct{ file, msg string }
 
 func (e *chunkError) Error() string { return e.msg }
 
-// callStep runs fn(ctx) for the current call and reads ctx.vars back.
-func (r *runner) callStep(fn *lua.LFunction, resp map[string]Response) error {
+// callStep runs fn(ctx) for the current call, the step named step of the
+// flow file, and reads ctx.vars back. A Lua error comes back as
+// "file:line: step NAME: message" (the flow file's name when the error has
+// no position).
+func (r *runner) callStep(fn *lua.LFunction, resp map[string]Response, file, step string) error {
 	c := r.call
 	ctxTable := r.ctxTable(resp)
 	r.L.Push(fn)
@@ -148,7 +152,12 @@ func (r *runner) callStep(fn *lua.LFunction, resp map[string]Response) error {
 	r.L.SetTop(0)
 	r.lazy = lazyCtx{}
 	if err != nil {
-		return fmt.Errorf("%w: %s", ErrScript, luaMessage(err))
+		msg := luaMessage(err)
+		where := file
+		if loc := luaPositionRe.FindStringIndex(msg); loc != nil {
+			where, msg = strings.TrimRight(msg[:loc[1]], ": \t"), msg[loc[1]:]
+		}
+		return fmt.Errorf("%w: %s: step %s: %s", ErrScript, where, step, msg)
 	}
 	vars, ok := ctxTable.RawGetString("vars").(*lua.LTable)
 	if !ok {

@@ -24,12 +24,10 @@ const loadTimeout = time.Second
 
 // Limits on what scripts hand back and forth.
 const (
-	maxVars        = 64
-	maxVarString   = 4096
-	maxBatch       = 16
-	maxStepHops    = 64
-	maxFileBytes   = 1 << 20
-	maxFilesPerDir = 64
+	maxVars      = 64
+	maxVarString = 4096
+	maxBatch     = 16
+	maxStepHops  = 64
 )
 
 // removedGlobals are base functions a flow must not reach: loaders (code
@@ -73,16 +71,18 @@ func newSandbox() *lua.LState {
 		str.RawSetString("rep", lua.LNil)
 		str.RawSetString("dump", lua.LNil)
 	}
+	openSafeStrings(L)
 	return L
 }
 
-// luaMessage is the text of a Lua error without Go's stack trace.
+// luaMessage is the text of a Lua error without Go's stack trace, cut to
+// maxErrorMessage bytes (a script may raise error(s) with s of a megabyte).
 func luaMessage(err error) string {
 	var apiErr *lua.ApiError
 	if errors.As(err, &apiErr) && apiErr.Object != nil {
-		return apiErr.Object.String()
+		return truncate(apiErr.Object.String(), maxErrorMessage)
 	}
-	return err.Error()
+	return truncate(err.Error(), maxErrorMessage)
 }
 
 var (

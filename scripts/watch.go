@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -147,29 +145,22 @@ func (r *Registry) loadedNames() []string {
 }
 
 // watchIssuer watches an issuer folder and every folder below it that a
-// load would read (symlinks followed). Adding a watched folder again renews
-// its watch, which follows a symlink to its new target. Failures are
-// logged: the manual reload still sees the folder.
+// load would read (symlinks followed), with the load's containment rules:
+// it stops where the load refuses the folder (a symlink out of the root, a
+// loop, a limit), which the load reports; the root's watch still sees the
+// folder fixed. Adding a watched folder again renews its watch, which
+// follows a symlink to its new target. A folder that cannot be watched is
+// logged once per walk: the manual reload still sees it.
 func (r *Registry) watchIssuer(w *fsnotify.Watcher, name string) {
-	dirs := []string{name}
-	for depth := 0; len(dirs) > 0 && depth <= maxFolderDepth; depth++ {
-		var below []string
-		for _, dir := range dirs {
-			if err := w.Add(filepath.Join(r.root, filepath.FromSlash(dir))); err != nil {
-				r.logger.Warn("cannot watch an issuer folder; use the manual reload", "folder", dir, "error", err.Error())
-				continue
-			}
-			entries, err := fs.ReadDir(r.fsys, dir)
-			if err != nil {
-				continue
-			}
-			for _, e := range entries {
-				if p := path.Join(dir, e.Name()); !ignored(e.Name()) && isDir(r.fsys, p) {
-					below = append(below, p)
-				}
-			}
+	warned := false
+	err := walkIssuer(r.fsys, r.root, name, func(dir string) {
+		if err := w.Add(filepath.Join(r.root, filepath.FromSlash(dir))); err != nil && !warned {
+			warned = true
+			r.logger.Warn("cannot watch an issuer folder; use the manual reload", "folder", dir, "error", err.Error())
 		}
-		dirs = below
+	}, nil)
+	if err != nil {
+		r.logger.Debug("issuer folder watched up to where it is refused", "issuer", name, "error", err.Error())
 	}
 }
 

@@ -128,7 +128,7 @@ type IssuerView struct {
 	LoadedAt time.Time `json:"loadedAt,omitzero"`
 	Error    string    `json:"error,omitempty"`
 	// RuntimeErrors are the issuer's steps that failed at run time since
-	// the process started; absent when none did (or no Observer is set).
+	// the process started; absent when none did.
 	RuntimeErrors *RuntimeErrors `json:"runtimeErrors,omitempty"`
 }
 
@@ -138,10 +138,12 @@ func (s *Server) issuerViews() []IssuerView {
 		return views
 	}
 	for _, st := range s.catalog.Statuses() {
-		views = append(views, IssuerView{
-			IssuerID: st.IssuerID, Version: st.Version, LoadedAt: st.LoadedAt.UTC(), Error: st.Error,
-			RuntimeErrors: s.metrics.runtimeErrorsOf(st.IssuerID),
-		})
+		v := IssuerView{IssuerID: st.IssuerID, Version: st.Version, LoadedAt: st.LoadedAt.UTC(), Error: st.Error}
+		if st.RuntimeErrors > 0 {
+			v.RuntimeErrors = &RuntimeErrors{Count: st.RuntimeErrors, LastMessage: st.LastRuntimeError,
+				LastAt: st.LastRuntimeErrorAt.UTC(), LastOperation: st.LastRuntimeErrorOperation}
+		}
+		views = append(views, v)
 	}
 	slices.SortFunc(views, func(a, b IssuerView) int { return strings.Compare(a.IssuerID, b.IssuerID) })
 	return views

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/server"
 	"github.com/tes-project/tes/server/openapitest"
 	"github.com/tes-project/tes/store"
@@ -367,17 +368,29 @@ func TestAdminBackupAndDocument(t *testing.T) {
 	}
 }
 
+// runtimeCatalog is an issuer whose scripts failed at run time.
+type runtimeCatalog struct{}
+
+func (runtimeCatalog) Statuses() []flow.IssuerStatus {
+	return []flow.IssuerStatus{
+		{IssuerID: "DEMO", Version: "h1", LoadedAt: epoch, RuntimeErrors: 2, LastRuntimeError: "read.lua:3: step read: boom",
+			LastRuntimeErrorAt: epoch, LastRuntimeErrorOperation: "READ"},
+		{IssuerID: "ZETA", Version: "h2", LoadedAt: epoch},
+	}
+}
+
+func (runtimeCatalog) Reload(context.Context) error { return nil }
+
 // TestRuntimeErrors: a step that fails at run time is counted per issuer
-// and operation, and shows on the issuer's entry with its message.
+// and operation, and the catalog's count and last message show on the
+// issuer's entry.
 func TestRuntimeErrors(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	obs, err := server.NewObserver(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newStack(t, withAdminToken(adminToken), withCatalog(&fakeCatalog{}), func(c *server.Config) {
-		c.Metrics, c.Observer = reg, obs
-	})
+	s := newStack(t, withAdminToken(adminToken), withCatalog(runtimeCatalog{}), func(c *server.Config) { c.Metrics = reg })
 	obs.StepDone("DEMO", "TOPUP", 3*time.Millisecond, nil)
 	obs.StepDone("DEMO", "TOPUP", 2*time.Millisecond, errors.New("money.lua:12: attempt to index a nil value"))
 	obs.StepDone("DEMO", "READ", time.Millisecond, errors.New("read.lua:3: boom"))
@@ -389,7 +402,7 @@ func TestRuntimeErrors(t *testing.T) {
 	for _, iss := range issuers {
 		switch iss.IssuerID {
 		case "DEMO":
-			if e := iss.RuntimeErrors; e == nil || e.Count != 2 || e.LastMessage != "read.lua:3: boom" || e.LastOperation != "READ" {
+			if e := iss.RuntimeErrors; e == nil || e.Count != 2 || e.LastMessage != "read.lua:3: step read: boom" || e.LastOperation != "READ" {
 				t.Errorf("DEMO's run-time errors: %+v", e)
 			}
 		default:

@@ -346,9 +346,11 @@ func TestAdminBlacklistAndAccounts(t *testing.T) {
 
 func TestAdminSessions(t *testing.T) {
 	s := newStack(t, withAdminToken(adminToken))
-	got := s.do(t, call{endpoint: "getCardCommands", body: body(cardBase, map[string]any{"deviceId": "DEV-B"})})
-	if got.reply.code() != 0 {
-		t.Fatalf("start: %s", got.raw)
+	for _, dev := range []string{"DEV-A", "DEV-B"} {
+		got := s.do(t, call{endpoint: "getCardCommands", body: body(cardBase, map[string]any{"deviceId": dev, "cardId": "CARD-" + dev})})
+		if got.reply.code() != 0 {
+			t.Fatalf("start: %s", got.raw)
+		}
 	}
 	code, body := s.authed(t, http.MethodGet, "/admin/v1/sessions?issuerId=DEMO&deviceId=DEV-B", "")
 	list := body["sessions"].([]any)

@@ -97,8 +97,8 @@ func decodeField(req *engine.Request, name string, raw json.RawMessage) *refusal
 		req.Responses, bad = decodeResponses(raw)
 	case fieldResponseTimeMs:
 		var ms float64
-		if json.Unmarshal(raw, &ms) != nil || ms < 0 {
-			return badFormat(name, "not a number ≥ 0")
+		if json.Unmarshal(raw, &ms) != nil || ms < 0 || ms > maxResponseTimeMs {
+			return badFormat(name, "not a number of milliseconds from 0 to a day")
 		}
 		req.ResponseTime = ms
 	case fieldStatusCode:

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -33,46 +32,22 @@ const (
 // issuers (empty when a request never reached one), endpoint is one of the
 // three or "unknown", status_code is the contract's.
 type metrics struct {
-	requests      *prometheus.CounterVec   // by issuer, operation, endpoint and status code
-	latency       *prometheus.HistogramVec // by endpoint
-	steps         *prometheus.HistogramVec // by issuer and operation
-	scriptErrors  *prometheus.CounterVec   // by issuer and operation
-	handler       fiber.Handler            // serves /metrics
-	runtimeErrors *runtimeErrors
+	requests     *prometheus.CounterVec   // by issuer, operation, endpoint and status code
+	latency      *prometheus.HistogramVec // by endpoint
+	steps        *prometheus.HistogramVec // by issuer and operation
+	scriptErrors *prometheus.CounterVec   // by issuer and operation
+	handler      fiber.Handler            // serves /metrics
 }
 
-// runtimeErrors keeps, per issuer, the count and the last of its failed
-// steps, for the admin API's issuer list. Safe for concurrent use.
-type runtimeErrors struct {
-	mu sync.Mutex // guards byIssuer
-	// byIssuer has one entry per issuer that ever failed a step: as many
-	// as issuers were loaded.
-	byIssuer map[string]RuntimeErrors
-}
-
-// RuntimeErrors are an issuer's failed steps since the process started.
+// RuntimeErrors are an issuer's steps that failed at run time since the
+// process started, as the catalog counts them (flow.IssuerStatus).
 type RuntimeErrors struct {
-	Count       int64     `json:"count"`
-	LastMessage string    `json:"lastMessage"`
-	LastAt      time.Time `json:"lastAt"`
-	// LastOperation is the operation whose step failed last.
-	LastOperation string `json:"lastOperation"`
-}
-
-func (r *runtimeErrors) add(issuerID, operation, message string, at time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e := r.byIssuer[issuerID]
-	e.Count++
-	e.LastMessage, e.LastAt, e.LastOperation = message, at, operation
-	r.byIssuer[issuerID] = e
-}
-
-func (r *runtimeErrors) of(issuerID string) (RuntimeErrors, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, ok := r.byIssuer[issuerID]
-	return e, ok
+	Count int `json:"count"`
+	// LastMessage is "file:line: step NAME: message" when the failure has
+	// a position.
+	LastMessage   string    `json:"lastMessage"`
+	LastAt        time.Time `json:"lastAt,omitzero"`
+	LastOperation string    `json:"lastOperation,omitempty"`
 }
 
 // NewMetricsRegistry returns a registry with the Go and process collectors,
@@ -105,13 +80,10 @@ func ReloadCounter(reg *prometheus.Registry) (func(issuerID, result string), err
 // Observer is what the engine reports its steps to (engine.Config.Observer):
 // the step duration histogram and the run-time script errors, by issuer
 // and operation. Build it before the engine with NewObserver, on the
-// registry that Config.Metrics then gets, and hand it to Config.Observer so
-// that the server shows the errors it counted.
+// registry that Config.Metrics then gets. Safe for concurrent use.
 type Observer struct {
 	steps        *prometheus.HistogramVec
 	scriptErrors *prometheus.CounterVec
-	errors       *runtimeErrors
-	now          func() time.Time
 }
 
 var _ engine.Observer = (*Observer)(nil)
@@ -129,8 +101,6 @@ func NewObserver(reg *prometheus.Registry) (*Observer, error) {
 			Name: "tes_script_errors_total",
 			Help: "Flow steps that failed at run time (a script error, a timeout, the memory budget; each ended its operation with 921), by issuer and operation.",
 		}, []string{"issuer", "operation"}),
-		errors: &runtimeErrors{byIssuer: map[string]RuntimeErrors{}},
-		now:    time.Now,
 	}
 	for _, c := range []prometheus.Collector{o.steps, o.scriptErrors} {
 		if err := reg.Register(c); err != nil {
@@ -145,13 +115,7 @@ func (o *Observer) StepDone(issuerID, operation string, elapsed time.Duration, e
 	o.steps.WithLabelValues(issuerID, operation).Observe(elapsed.Seconds())
 	if err != nil {
 		o.scriptErrors.WithLabelValues(issuerID, operation).Inc()
-		o.errors.add(issuerID, operation, err.Error(), o.now())
 	}
-}
-
-// RuntimeErrors returns the failed steps the observer saw for the issuer.
-func (o *Observer) RuntimeErrors(issuerID string) (RuntimeErrors, bool) {
-	return o.errors.of(issuerID)
 }
 
 func newMetrics(cfg Config, log *slog.Logger) (*metrics, error) {
@@ -178,9 +142,6 @@ func newMetrics(cfg Config, log *slog.Logger) (*metrics, error) {
 			return nil, fmt.Errorf("server: register metrics: %w", err)
 		}
 	}
-	if cfg.Observer != nil {
-		m.runtimeErrors = cfg.Observer.errors
-	}
 	m.handler = adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	return m, nil
 }
@@ -197,18 +158,6 @@ func (m *metrics) countReply(issuerID, operation, endpoint string, statusCode in
 
 func (m *metrics) observeLatency(endpoint string, d time.Duration) {
 	m.latency.WithLabelValues(endpoint).Observe(d.Seconds())
-}
-
-// runtimeErrorsOf is the issuer's failed steps, when the server has an
-// Observer.
-func (m *metrics) runtimeErrorsOf(issuerID string) *RuntimeErrors {
-	if m.runtimeErrors == nil {
-		return nil
-	}
-	if e, ok := m.runtimeErrors.of(issuerID); ok {
-		return &e
-	}
-	return nil
 }
 
 // ledgerCollector computes gauges from the store at scrape time: open

@@ -59,9 +59,6 @@ type Config struct {
 	// Metrics receives the server's collectors; nil: a registry of its own
 	// with the Go and process collectors.
 	Metrics *prometheus.Registry
-	// Observer, when set, is the engine's Observer (NewObserver on
-	// Metrics): the issuer list shows the run-time errors it saw.
-	Observer *Observer
 	// LogLevel, when set, is the level of Logger's handler, which PUT
 	// /admin/v1/loglevel changes at run time; nil: the level is fixed and
 	// the endpoint answers 501.
@@ -157,8 +154,10 @@ func (s *Server) Gateway() *fiber.App { return s.gateway }
 func (s *Server) Admin() *fiber.App { return s.admin }
 
 // fiberConfig is what both apps share: limits, timeouts, no banner, and an
-// error handler that always answers JSON.
+// error handler that always answers JSON, except to a connection that timed
+// out.
 func fiberConfig(cfg Config, name string, onError fiber.ErrorHandler) fiber.Config {
+	onError = closeOnTimeout(onError)
 	return fiber.Config{
 		AppName:               name,
 		DisableStartupMessage: true,
@@ -168,5 +167,22 @@ func fiberConfig(cfg Config, name string, onError fiber.ErrorHandler) fiber.Conf
 		IdleTimeout:           cfg.IdleTimeout,
 		ErrorHandler:          onError,
 		UnescapePath:          true,
+	}
+}
+
+// closeOnTimeout closes, without a reply, a connection whose request did
+// not arrive in time: one left idle before its first request, or one whose
+// request stopped half-way. fasthttp would otherwise write an error reply
+// nobody asked for, which a pooled or pipelining client reads as the answer
+// to its next request.
+func closeOnTimeout(next fiber.ErrorHandler) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		if !errors.Is(err, fiber.ErrRequestTimeout) {
+			return next(c, err)
+		}
+		if conn := c.Context().Conn(); conn != nil {
+			_ = conn.Close() // what fasthttp writes next goes nowhere
+		}
+		return nil
 	}
 }

@@ -127,6 +127,8 @@ func TestMalformedRequestsChangeNothing(t *testing.T) {
 		{name: "statusMessage a number", body: body(cardBase, map[string]any{"statusMessage": 0}), want: 112},
 		{name: "responseTimeMs a string", body: body(cardBase, map[string]any{"responseTimeMs": "12"}), want: 112},
 		{name: "responseTimeMs negative", body: body(cardBase, map[string]any{"responseTimeMs": -1}), want: 112},
+		{name: "responseTimeMs past a day", body: body(cardBase, map[string]any{"responseTimeMs": 86400001}), want: 112},
+		{name: "responseTimeMs huge", body: body(cardBase, map[string]any{"responseTimeMs": 1e308}), want: 112},
 		{name: "statusCode a string", body: body(cardBase, map[string]any{"statusCode": "0"}), want: 112},
 		{name: "statusCode a fraction", body: body(cardBase, map[string]any{"statusCode": 1.5}), want: 112},
 		{name: "statusCode negative", body: body(cardBase, map[string]any{"statusCode": -1}), want: 112},
@@ -262,6 +264,7 @@ func TestAcceptedRequests(t *testing.T) {
 		{name: "reader without cardContents", endpoint: flow.EndpointReaderMode, body: body(readerBase, map[string]any{"cardContents": nil})},
 		{name: "statusCode written as 0.0", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","statusCode":0.0}`)},
 		{name: "responseTimeMs a fraction", body: body(cardBase, map[string]any{"responseTimeMs": 12.5})},
+		{name: "responseTimeMs a day", body: body(cardBase, map[string]any{"responseTimeMs": 86400000})},
 		{name: "body of exactly 64 KiB", body: bodyOfSize(64 << 10)},
 	}
 	for _, tt := range tests {

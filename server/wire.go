@@ -55,7 +55,10 @@ const (
 	maxCardServiceID = 64  // reconstructed
 	maxStatusMessage = 256 // the reference's limit
 	maxStatusCode    = 999 // codes are three digits
-	maxFrameBytes    = 255 // a FeliCa frame's LEN is one byte and counts itself
+	// maxResponseTimeMs bounds responseTimeMs: a day, far past any TTL, so
+	// that the trace's duration cannot overflow.
+	maxResponseTimeMs = 24 * 60 * 60 * 1000
+	maxFrameBytes     = 255 // a FeliCa frame's LEN is one byte and counts itself
 )
 
 // requestField is one body field an endpoint reads.

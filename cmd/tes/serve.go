@@ -204,7 +204,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, level *slog.L
 	srv, err := server.New(server.Config{
 		Engine: eng, Store: st, Catalog: registry, Flows: registry, Logger: log,
 		AdminToken: cfg.adminToken, Actors: cfg.actorList(), Metrics: metrics,
-		Observer: observer, LogLevel: level, Pprof: cfg.pprof,
+		LogLevel: level, Pprof: cfg.pprof,
 	})
 	if err != nil {
 		return err

@@ -110,7 +110,7 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	srv, err := server.New(server.Config{
 		Engine: eng, Store: s.Store, Catalog: catalog, Flows: s.Flows,
 		Clock: cfg.Clock, Logger: cfg.Logger, AdminToken: cfg.AdminToken,
-		Metrics: metrics, Observer: observer,
+		Metrics: metrics,
 	})
 	if err != nil {
 		return fmt.Errorf("local: server: %w", err)

@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"time"
+)
+
+// heapMetric is the bytes held by heap objects, live or not yet swept.
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+// memoryPoll is how often the guard reads the heap while steps run.
+// Reading it costs about a microsecond; a script doubling a string needs
+// several milliseconds per doubling once it is big enough to matter.
+const memoryPoll = 2 * time.Millisecond
+
+// memoryGuard stops steps when the heap passes what the server may hold:
+// its own use when the engine started, plus a reserve for requests in
+// flight, plus the budget all running steps share (CONTRACT.md §1.7).
+// gopher-lua cannot account for what one script allocates, so the guard
+// watches the whole heap while any step runs and, when it is over, stops
+// the step that has run longest (the likeliest culprit), waits for it to
+// give its Lua state up, collects, and looks again. A step it stops ends
+// with ErrStepMemory.
+type memoryGuard struct {
+	limit uint64
+
+	mu       sync.Mutex // guards the fields below
+	running  []*guardedStep
+	stopping int  // steps stopped that have not returned yet
+	collect  bool // a stopped step returned: collect before judging again
+	polling  bool
+}
+
+type guardedStep struct {
+	stop    context.CancelCauseFunc
+	stopped bool
+}
+
+func newMemoryGuard(budget, reserve uint64) *memoryGuard {
+	return &memoryGuard{limit: heapBytes() + reserve + budget}
+}
+
+func heapBytes() uint64 {
+	sample := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
+}
+
+// watch guards one step until the returned function is called.
+func (g *memoryGuard) watch(stop context.CancelCauseFunc) (done func()) {
+	step := &guardedStep{stop: stop}
+	g.mu.Lock()
+	g.running = append(g.running, step)
+	if !g.polling {
+		g.polling = true
+		go g.poll()
+	}
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if step.stopped {
+			g.stopping--
+			g.collect = true
+			return
+		}
+		for i, s := range g.running {
+			if s == step {
+				g.running = append(g.running[:i], g.running[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// poll runs while steps run, and ends when none does.
+func (g *memoryGuard) poll() {
+	tick := time.NewTicker(memoryPoll)
+	defer tick.Stop()
+	for range tick.C {
+		if !g.check() {
+			return
+		}
+	}
+}
+
+// check stops the oldest step when the heap is over the limit, and
+// reports whether any step still runs. While a stopped step has not
+// returned, its garbage is still reachable: check waits for it, then
+// collects, before it judges the heap again.
+func (g *memoryGuard) check() bool {
+	g.mu.Lock()
+	waiting, collect := g.stopping > 0, g.collect
+	g.collect = false
+	g.mu.Unlock()
+	if collect {
+		runtime.GC()
+	}
+	if heap := heapBytes(); !waiting && heap > g.limit {
+		g.mu.Lock()
+		if len(g.running) > 0 {
+			oldest := g.running[0]
+			g.running = g.running[1:]
+			oldest.stopped = true
+			g.stopping++
+			oldest.stop(fmt.Errorf("%w: the heap reached %d MiB, over the %d MiB that steps share with the server's own use",
+				ErrStepMemory, heap>>20, g.limit>>20))
+		}
+		g.mu.Unlock()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.running) == 0 && g.stopping == 0 {
+		g.polling = false
+		return false
+	}
+	return true
+}
