@@ -68,14 +68,15 @@ func Mount(app fiber.Router, api *server.API, opts Options) error {
 	app.Get("/login", c.loginForm)
 	app.Post("/login", c.sameOrigin, c.login)
 	app.Post("/logout", c.sameOrigin, c.logout)
-	pages := app.Group("", c.access)
-	pages.Get("/", c.home)
-	pages.Get("/sessions", c.sessions)
-	pages.Get("/sessions/:sessionId", c.session)
-	pages.Get("/purchases/:issuerId/:purchaseId", c.purchase)
-	pages.Post("/purchases/:issuerId/:purchaseId/resolve", c.sameOrigin, c.resolve)
-	pages.Get("/audit", c.audit)
-	pages.Get("/reports/:issuerId", c.report)
+	// The access check goes on each route, not on a group: a group without
+	// a prefix would catch every path the admin API does not route.
+	app.Get("/", c.access, c.home)
+	app.Get("/sessions", c.access, c.sessions)
+	app.Get("/sessions/:sessionId", c.access, c.session)
+	app.Get("/purchases/:issuerId/:purchaseId", c.access, c.purchase)
+	app.Post("/purchases/:issuerId/:purchaseId/resolve", c.sameOrigin, c.access, c.resolve)
+	app.Get("/audit", c.access, c.audit)
+	app.Get("/reports/:issuerId", c.access, c.report)
 	return nil
 }
 

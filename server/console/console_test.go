@@ -195,6 +195,8 @@ func TestConsoleWithToken(t *testing.T) {
 		{"report as CSV", request{method: "GET", path: "/reports/DEMO?format=csv", cookie: token}, 200, "outstanding,DEMO"},
 		{"report with a bad date", request{method: "GET", path: "/reports/DEMO?at=soon", cookie: token}, 400, "at:"},
 		{"log out", request{method: "POST", path: "/logout", cookie: token, header: same}, 303, "/login"},
+		{"an unknown admin path stays the API's", request{method: "GET", path: "/admin/v1/nowhere"}, 401, `"error"`},
+		{"an unknown path is a 404", request{method: "GET", path: "/nowhere"}, 404, `"error"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
