@@ -73,7 +73,7 @@ func TestMetricsPerIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&issuers); err != nil || len(issuers) == 0 || issuers[0].RuntimeErrors != nil {
+	if err := json.NewDecoder(resp.Body).Decode(&issuers); err != nil || len(issuers) == 0 || issuers[0].RuntimeErrors != 0 {
 		t.Errorf("issuers: %v %+v", err, issuers)
 	}
 }

@@ -47,6 +47,7 @@ func (e *Engine) runAndCommit(ctx context.Context, c *call, iss flow.Issuer, bas
 	var ch change
 	if stepErr != nil {
 		e.logFault(ctx, "engine: step failed", c, base.ID, iss.Version(), stepErr)
+		e.recordStopped(c.req.IssuerID, base.Operation, now, stepErr)
 		s := base
 		e.record(&s, c, now, finalReply(flow.StatusUnexpectedError),
 			store.TraceEntry{Decisions: []string{"fault: " + stepErr.Error()}})
@@ -193,6 +194,17 @@ func (e *Engine) runStep(ctx context.Context, iss flow.Issuer, in flow.Input) (f
 	case <-stepCtx.Done():
 		return flow.Result{}, fmt.Errorf("step of %s %s: %w", in.Endpoint, in.Operation, context.Cause(stepCtx))
 	}
+}
+
+// recordStopped counts a step the engine stopped (time or memory limit,
+// panic) among its issuer's run-time errors; a step that failed on its own
+// was counted by the flow.
+func (e *Engine) recordStopped(issuerID, operation string, at time.Time, err error) {
+	recorder, ok := e.flows.(flow.RuntimeErrorRecorder)
+	if !ok || !(errors.Is(err, ErrStepTimeout) || errors.Is(err, ErrStepMemory) || errors.Is(err, ErrStepPanic)) {
+		return
+	}
+	recorder.RecordRuntimeError(issuerID, operation, at, err)
 }
 
 // wallLimitFactor bounds a step's wall time, as a multiple of its CPU

@@ -222,15 +222,17 @@ func ParseAuth2V2Command(frame []byte, f Framing) (Auth2V2Command, error) {
 // Auth2V2Response carries the transaction number, the encrypted payload and
 // its MAC; it has no clear IDm.
 type Auth2V2Response struct {
-	Transaction [2]byte
-	Payload     [16]byte
-	MAC         [8]byte
+	// Transaction is the card's first transaction number (TN0), little-endian
+	// on the air like the TN of Read v2 and Write v2.
+	Transaction uint16
+	Payload     [16]byte // ciphertext of IDi and PMi
+	MAC         [8]byte  // encrypted MAC
 }
 
 // Append appends the response frame to dst.
 func (r Auth2V2Response) Append(dst []byte, f Framing) ([]byte, error) {
 	e := newEncoder(dst, f, CodeAuth2V2Response, 26)
-	e.bytes(r.Transaction[:])
+	e.u16le(r.Transaction)
 	e.bytes(r.Payload[:])
 	e.bytes(r.MAC[:])
 	return e.finish()
@@ -240,8 +242,7 @@ func (r Auth2V2Response) Append(dst []byte, f Framing) ([]byte, error) {
 // IDm: the response carries none in clear.
 func ParseAuth2V2Response(frame []byte, f Framing) (Auth2V2Response, error) {
 	d := openPacket(frame, f, CodeAuth2V2Response)
-	var r Auth2V2Response
-	d.copyTo(r.Transaction[:], "transaction number")
+	r := Auth2V2Response{Transaction: d.u16le("transaction number")}
 	d.copyTo(r.Payload[:], "encrypted payload")
 	d.copyTo(r.MAC[:], "encrypted MAC")
 	if err := d.done(); err != nil {

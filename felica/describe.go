@@ -76,6 +76,22 @@ func Describe(frame []byte, f Framing) string {
 		s, err = ParseAuth2V2Command(frame, f)
 	case CodeAuth2V2Response:
 		s, err = ParseAuth2V2Response(frame, f)
+	case CodeReadV2:
+		s, err = ParseReadV2Command(frame, f)
+	case CodeReadV2Response:
+		s, err = ParseReadV2Response(frame, f)
+	case CodeWriteV2:
+		s, err = ParseWriteV2Command(frame, f)
+	case CodeWriteV2Response:
+		s, err = ParseWriteV2Response(frame, f)
+	case CodeReadDES:
+		s, err = ParseReadDESCommand(frame, f)
+	case CodeReadDESResponse:
+		s, err = ParseReadDESResponse(frame, f)
+	case CodeWriteDES:
+		s, err = ParseWriteDESCommand(frame, f)
+	case CodeWriteDESResponse:
+		s, err = ParseWriteDESResponse(frame, f)
 	default:
 		return fmt.Sprintf("unknown %s %X", code, frame)
 	}
@@ -244,7 +260,7 @@ func (c Auth2Command) String() string {
 }
 
 func (r Auth2Response) String() string {
-	return newLine(CodeAuth2Response).field("encrypted", "%X", r.Encrypted).String()
+	return newLine(CodeAuth2Response).encrypted(r.Encrypted[:]).String()
 }
 
 func (c Auth1V2Command) String() string {
@@ -262,8 +278,48 @@ func (c Auth2V2Command) String() string {
 }
 
 func (r Auth2V2Response) String() string {
-	return newLine(CodeAuth2V2Response).field("transaction", "%X", r.Transaction).
-		field("payload", "%X", r.Payload).field("mac", "%X", r.MAC).String()
+	return newLine(CodeAuth2V2Response).field("transaction", "%04X", r.Transaction).
+		encrypted(r.Payload[:]).field("mac", "%X", r.MAC).String()
+}
+
+// encrypted shows ciphertext as its length and bytes; the codec never has the
+// keys to show more.
+func (l *line) encrypted(p []byte) *line {
+	return l.field("encrypted", "%d bytes %X", len(p), p)
+}
+
+func secureV2Line(code Code, tn uint16, payload []byte, mac [SecureMACSize]byte) string {
+	return newLine(code).field("transaction", "%04X", tn).encrypted(payload).field("mac", "%X", mac).String()
+}
+
+func (c ReadV2Command) String() string {
+	return secureV2Line(CodeReadV2, c.Transaction, c.Payload, c.MAC)
+}
+
+func (r ReadV2Response) String() string {
+	return secureV2Line(CodeReadV2Response, r.Transaction, r.Payload, r.MAC)
+}
+
+func (c WriteV2Command) String() string {
+	return secureV2Line(CodeWriteV2, c.Transaction, c.Payload, c.MAC)
+}
+
+func (r WriteV2Response) String() string {
+	return secureV2Line(CodeWriteV2Response, r.Transaction, r.Payload[:], r.MAC)
+}
+
+func (c ReadDESCommand) String() string { return newLine(CodeReadDES).encrypted(c.Encrypted).String() }
+
+func (r ReadDESResponse) String() string {
+	return newLine(CodeReadDESResponse).encrypted(r.Encrypted).String()
+}
+
+func (c WriteDESCommand) String() string {
+	return newLine(CodeWriteDES).encrypted(c.Encrypted).String()
+}
+
+func (r WriteDESResponse) String() string {
+	return newLine(CodeWriteDESResponse).encrypted(r.Encrypted).String()
 }
 
 func (c RequestSpecVersionCommand) String() string {

@@ -44,5 +44,18 @@
 //
 // Responses to a command carry the IDm it was sent to; parsers that take an
 // idm reject another one with ErrIDmMismatch. Polling, Authentication2 and
-// Authentication2 v2 responses carry no IDm to check.
+// Authentication2 v2 responses carry no IDm to check, and neither do the
+// frames of an authenticated session (Read v2 and Write v2, the DES Read 14
+// and Write 16, and their answers).
+//
+// # Authenticated sessions
+//
+// The codec frames the secure commands without any key: an AES frame is its
+// transaction number, the encrypted payload and the encrypted MAC
+// (ReadV2Command, WriteV2Command and their responses); a DES frame is
+// ciphertext only (ReadDESCommand, ...). Their plaintexts, once decrypted by
+// package felica/secure, are parsed and built by SecureReadRequest,
+// SecureWriteRequest, SecureReadReply and SecureWriteReply, the same for AES
+// and DES (DES plaintexts arrive padded). Describe shows the clear parts and
+// the ciphertext of these frames; it never has the keys to show more.
 package felica

@@ -92,6 +92,10 @@ const (
 	CodeAuth1Response              Code = 0x11
 	CodeAuth2                      Code = 0x12
 	CodeAuth2Response              Code = 0x13
+	CodeReadDES                    Code = 0x14 // Read (DES): the legacy encrypted Read
+	CodeReadDESResponse            Code = 0x15
+	CodeWriteDES                   Code = 0x16 // Write (DES): the legacy encrypted Write
+	CodeWriteDESResponse           Code = 0x17
 	CodeRequestServiceV2           Code = 0x32
 	CodeRequestServiceV2Response   Code = 0x33
 	CodeRequestSpecVersion         Code = 0x3C
@@ -102,6 +106,10 @@ const (
 	CodeAuth1V2Response            Code = 0x41
 	CodeAuth2V2                    Code = 0x42
 	CodeAuth2V2Response            Code = 0x43
+	CodeReadV2                     Code = 0x44 // Read v2: AES secure messaging
+	CodeReadV2Response             Code = 0x45
+	CodeWriteV2                    Code = 0x46 // Write v2: AES secure messaging
+	CodeWriteV2Response            Code = 0x47
 )
 
 // commandName names command code c; ok is false for codes the codec does not know.
@@ -125,6 +133,10 @@ func commandName(c Code) (name string, ok bool) {
 		return "Authentication1", true
 	case CodeAuth2:
 		return "Authentication2", true
+	case CodeReadDES:
+		return "Read (DES)", true
+	case CodeWriteDES:
+		return "Write (DES)", true
 	case CodeRequestServiceV2:
 		return "Request Service v2", true
 	case CodeRequestSpecVersion:
@@ -135,6 +147,10 @@ func commandName(c Code) (name string, ok bool) {
 		return "Authentication1 v2", true
 	case CodeAuth2V2:
 		return "Authentication2 v2", true
+	case CodeReadV2:
+		return "Read v2", true
+	case CodeWriteV2:
+		return "Write v2", true
 	}
 	return "", false
 }

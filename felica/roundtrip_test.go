@@ -216,12 +216,39 @@ func TestRoundTrip(t *testing.T) {
 			return v
 		}, noIDm(felica.ParseAuth2V2Command), zeroIDm)
 		roundTrip(t, func(r *rand.Rand) felica.Auth2V2Response {
-			var v felica.Auth2V2Response
-			r.Read(v.Transaction[:])
+			v := felica.Auth2V2Response{Transaction: uint16(r.Intn(0x10000))}
 			r.Read(v.Payload[:])
 			r.Read(v.MAC[:])
 			return v
 		}, noIDm(felica.ParseAuth2V2Response), zeroIDm)
+	})
+	t.Run("SecureV2", func(t *testing.T) {
+		genMAC := func(r *rand.Rand) (m [felica.SecureMACSize]byte) { r.Read(m[:]); return m }
+		roundTrip(t, func(r *rand.Rand) felica.ReadV2Command {
+			return felica.ReadV2Command{Transaction: uint16(r.Intn(0x10000)), Payload: genBytes(r, 3+r.Intn(40)), MAC: genMAC(r)}
+		}, noIDm(felica.ParseReadV2Command), zeroIDm)
+		roundTrip(t, func(r *rand.Rand) felica.ReadV2Response {
+			return felica.ReadV2Response{Transaction: uint16(r.Intn(0x10000)), Payload: genBytes(r, 2+r.Intn(felica.MaxSecureV2Payload-1)), MAC: genMAC(r)}
+		}, noIDm(felica.ParseReadV2Response), zeroIDm)
+		roundTrip(t, func(r *rand.Rand) felica.WriteV2Command {
+			return felica.WriteV2Command{Transaction: uint16(r.Intn(0x10000)), Payload: genBytes(r, 19+r.Intn(200)), MAC: genMAC(r)}
+		}, noIDm(felica.ParseWriteV2Command), zeroIDm)
+		roundTrip(t, func(r *rand.Rand) felica.WriteV2Response {
+			v := felica.WriteV2Response{Transaction: uint16(r.Intn(0x10000)), MAC: genMAC(r)}
+			r.Read(v.Payload[:])
+			return v
+		}, noIDm(felica.ParseWriteV2Response), zeroIDm)
+	})
+	t.Run("SecureDES", func(t *testing.T) {
+		genEnc := func(r *rand.Rand) []byte { return genBytes(r, 8*(2+r.Intn(29))) }
+		roundTrip(t, func(r *rand.Rand) felica.ReadDESCommand { return felica.ReadDESCommand{Encrypted: genEnc(r)} },
+			noIDm(felica.ParseReadDESCommand), zeroIDm)
+		roundTrip(t, func(r *rand.Rand) felica.ReadDESResponse { return felica.ReadDESResponse{Encrypted: genEnc(r)} },
+			noIDm(felica.ParseReadDESResponse), zeroIDm)
+		roundTrip(t, func(r *rand.Rand) felica.WriteDESCommand { return felica.WriteDESCommand{Encrypted: genEnc(r)} },
+			noIDm(felica.ParseWriteDESCommand), zeroIDm)
+		roundTrip(t, func(r *rand.Rand) felica.WriteDESResponse { return felica.WriteDESResponse{Encrypted: genEnc(r)} },
+			noIDm(felica.ParseWriteDESResponse), zeroIDm)
 	})
 	t.Run("SpecVersionAndResetMode", func(t *testing.T) {
 		roundTrip(t, func(r *rand.Rand) felica.RequestSpecVersionCommand {

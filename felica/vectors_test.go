@@ -40,6 +40,11 @@ func unhex(t testing.TB, s string) []byte {
 	return b
 }
 
+// mac8 decodes an 8-byte MAC.
+func mac8(t testing.TB, s string) [felica.SecureMACSize]byte {
+	return [felica.SecureMACSize]byte(unhex(t, s))
+}
+
 func pc[T appender](fn func([]byte, felica.Framing) (T, error)) parseFunc {
 	return func(b []byte, f felica.Framing) (appender, error) { return fn(b, f) }
 }
@@ -151,6 +156,43 @@ func vectors(t testing.TB) []struct {
 		{"authentication1 response", unhex(t, "1A11 I AABBCCDDEEFF0011 1133557799BBDDFF"), pr(felica.ParseAuth1Response),
 			felica.Auth1Response{IDm: testIDm, Challenge1B: [8]byte{0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x00, 0x11},
 				Challenge2A: [8]byte{0x11, 0x33, 0x55, 0x77, 0x99, 0xBB, 0xDD, 0xFF}}},
+		// FELICA-SECURE.md and felica-secure-vectors.txt: the full AES and DES exchanges.
+		{"read v2 (FELICA-SECURE)", unhex(t, "11440100A60B00F83FC477FB126B837F16"), pc(felica.ParseReadV2Command),
+			felica.ReadV2Command{Transaction: 1, Payload: unhex(t, "A60B00F83F"), MAC: mac8(t, "C477FB126B837F16")}},
+		{"read v2 response", unhex(t, "2F450200CF40B5FFE349D428D787B13066E946B99313D9D0A4ECAEA49713500B09278A43B3EEFAC2AD0F3B1FC1B775"), pc(felica.ParseReadV2Response),
+			felica.ReadV2Response{Transaction: 2, Payload: unhex(t, "CF40B5FFE349D428D787B13066E946B99313D9D0A4ECAEA49713500B09278A43B3EEFA"), MAC: mac8(t, "C2AD0F3B1FC1B775")}},
+		{"write v2", unhex(t, "1F4603005881EF4A297FAE8DD9DE8A6FFF5F0AFD7BF96292D92ECAFA6F4BAC"), pc(felica.ParseWriteV2Command),
+			felica.WriteV2Command{Transaction: 3, Payload: unhex(t, "5881EF4A297FAE8DD9DE8A6FFF5F0AFD7BF962"), MAC: mac8(t, "92D92ECAFA6F4BAC")}},
+		{"write v2 response", unhex(t, "0E4704008875B92F88DC7C05F7D9"), pc(felica.ParseWriteV2Response),
+			felica.WriteV2Response{Transaction: 4, Payload: [2]byte{0x88, 0x75}, MAC: mac8(t, "B92F88DC7C05F7D9")}},
+		{"second read v2", unhex(t, "0F44050097ADA7C6CD44F12390F43F"), pc(felica.ParseReadV2Command),
+			felica.ReadV2Command{Transaction: 5, Payload: unhex(t, "97ADA7"), MAC: mac8(t, "C6CD44F12390F43F")}},
+		{"second read v2 response", unhex(t, "1F450600573AF0133E43E414AFA62FA741EF77151FEEA174F62CFE2FDC9A83"), pc(felica.ParseReadV2Response),
+			felica.ReadV2Response{Transaction: 6, Payload: unhex(t, "573AF0133E43E414AFA62FA741EF77151FEEA1"), MAC: mac8(t, "74F62CFE2FDC9A83")}},
+		{"read (DES)", unhex(t, "1A1444848E2B9A6262A8DE8FF68CB3A23B734B34E4D5D8EE5E69"), pc(felica.ParseReadDESCommand),
+			felica.ReadDESCommand{Encrypted: unhex(t, "44848E2B9A6262A8DE8FF68CB3A23B734B34E4D5D8EE5E69")}},
+		{"read (DES) response", unhex(t, "2A15D905F4366602AA612A1EE6041020BCBAB2A23EDEF4BB08DE613176FC66A67FBFEC8157EE19342FA4"), pc(felica.ParseReadDESResponse),
+			felica.ReadDESResponse{Encrypted: unhex(t, "D905F4366602AA612A1EE6041020BCBAB2A23EDEF4BB08DE613176FC66A67FBFEC8157EE19342FA4")}},
+		{"write (DES)", unhex(t, "2A16CD5E93B6250722597DC90ADC1F93F04BF70E82ADE9E8F27C11D1B28B1CC3F77DB54DEE02554D938B"), pc(felica.ParseWriteDESCommand),
+			felica.WriteDESCommand{Encrypted: unhex(t, "CD5E93B6250722597DC90ADC1F93F04BF70E82ADE9E8F27C11D1B28B1CC3F77DB54DEE02554D938B")}},
+		{"write (DES) response", unhex(t, "1A17C53E99D455AF2120BDC66C30E86738DCA8AD8A215FE2D443"), pc(felica.ParseWriteDESResponse),
+			felica.WriteDESResponse{Encrypted: unhex(t, "C53E99D455AF2120BDC66C30E86738DCA8AD8A215FE2D443")}},
+		{"authentication1 v2 (FELICA-SECURE)", unhex(t, "20400102030405060708000200100810CCB23F9A3903C56D412AB62C7ABEE49D"), pc(felica.ParseAuth1V2Command),
+			felica.Auth1V2Command{IDm: testIDm, Nodes: []felica.NodeCode{0x1000, 0x1008}, Challenge1A: [16]byte(unhex(t, "CCB23F9A3903C56D412AB62C7ABEE49D"))}},
+		{"authentication1 v2 response", unhex(t, "2E4101020304050607080EEAE93ECD15ABF7A15DBB1D9EB0E93BBF6E126B8618BF56EFA1F703A4B657A0A1B2C3D4"), pr(felica.ParseAuth1V2Response),
+			felica.Auth1V2Response{IDm: testIDm, Challenge1B: [16]byte(unhex(t, "0EEAE93ECD15ABF7A15DBB1D9EB0E93B")), Challenge2A: [16]byte(unhex(t, "BF6E126B8618BF56EFA1F703A4B657A0")), Challenge3C: [4]byte{0xA1, 0xB2, 0xC3, 0xD4}}},
+		{"authentication2 v2", unhex(t, "1A420102030405060708CF63A2914893FC00B7D676C3D35A333B"), pc(felica.ParseAuth2V2Command),
+			felica.Auth2V2Command{IDm: testIDm, Challenge2B: [16]byte(unhex(t, "CF63A2914893FC00B7D676C3D35A333B"))}},
+		{"authentication2 v2 response", unhex(t, "1C430000F055ACF8FEFC10F16DA44E9BE174E20B99BE0C915CEC9547"), pc(felica.ParseAuth2V2Response),
+			felica.Auth2V2Response{Payload: [16]byte(unhex(t, "F055ACF8FEFC10F16DA44E9BE174E20B")), MAC: mac8(t, "99BE0C915CEC9547")}},
+		{"authentication1 (DES, FELICA-SECURE)", unhex(t, "18100102030405060708010000010810865BC144885A2CD8"), pc(felica.ParseAuth1Command),
+			felica.Auth1Command{IDm: testIDm, Areas: []felica.NodeCode{0x0000}, Services: []felica.NodeCode{0x1008}, Challenge1A: [8]byte(unhex(t, "865BC144885A2CD8"))}},
+		{"authentication1 (DES) response", unhex(t, "1A1101020304050607083E8ECC5F860FA4FA9DCFD53AE26EA0F7"), pr(felica.ParseAuth1Response),
+			felica.Auth1Response{IDm: testIDm, Challenge1B: [8]byte(unhex(t, "3E8ECC5F860FA4FA")), Challenge2A: [8]byte(unhex(t, "9DCFD53AE26EA0F7"))}},
+		{"authentication2 (DES)", unhex(t, "12120102030405060708CE66781535DA8DC2"), pc(felica.ParseAuth2Command),
+			felica.Auth2Command{IDm: testIDm, Challenge2B: [8]byte(unhex(t, "CE66781535DA8DC2"))}},
+		{"authentication2 (DES) response", unhex(t, "2213D72EF5D8ECCF192735E0B8DF57D5841C50DCA9D1C5BC13F8DADAE7D247967E14"), pc(felica.ParseAuth2Response),
+			felica.Auth2Response{Encrypted: [32]byte(unhex(t, "D72EF5D8ECCF192735E0B8DF57D5841C50DCA9D1C5BC13F8DADAE7D247967E14"))}},
 	}
 }
 

@@ -36,3 +36,11 @@ type Catalog interface {
 	// it returns an error only when the reload could not run at all.
 	Reload(ctx context.Context) error
 }
+
+// RuntimeErrorRecorder is a Registry that keeps its issuers' run-time
+// errors (IssuerStatus.RuntimeErrors). The engine reports through it the
+// steps it stopped itself (time or memory limit, panic), which the flow
+// never saw fail.
+type RuntimeErrorRecorder interface {
+	RecordRuntimeError(issuerID, operation string, at time.Time, err error)
+}

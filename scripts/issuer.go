@@ -124,10 +124,11 @@ func (v *version) step(ctx context.Context, in flow.Input) (res flow.Result, err
 	if err != nil {
 		return flow.Result{}, err
 	}
-	// The limit starts once a state is at hand: building one is the
-	// registry's cost, not the flow's.
-	stepCtx, cancel := context.WithTimeout(ctx, v.c.settings.StepTimeout)
-	defer cancel()
+	// The step's limit is the caller's: the engine stops a step by its
+	// context once it used its StepTimeout of CPU (a wall clock here would
+	// fail sound flows on a busy machine). A caller without a deadline
+	// gets none.
+	stepCtx := ctx
 	healthy := false
 	defer func() {
 		r.L.RemoveContext()

@@ -110,11 +110,16 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok"})
 }
 
-// readyz reports ready when the store answers a read.
+// readyz reports ready when the store answers: its Ping when it has one
+// (a database server), else an empty read.
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), readyTimeout)
 	defer cancel()
-	if err := s.store.View(ctx, func(store.Tx) error { return nil }); err != nil {
+	probe := func() error { return s.store.View(ctx, func(store.Tx) error { return nil }) }
+	if p, ok := s.store.(store.Pinger); ok {
+		probe = func() error { return p.Ping(ctx) }
+	}
+	if err := probe(); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "not ready", slog.String("error", err.Error()))
 		return fiber.NewError(http.StatusServiceUnavailable, "store unavailable")
 	}
@@ -127,9 +132,12 @@ type IssuerView struct {
 	Version  string    `json:"version"`
 	LoadedAt time.Time `json:"loadedAt,omitzero"`
 	Error    string    `json:"error,omitempty"`
-	// RuntimeErrors are the issuer's steps that failed at run time since
-	// the process started; absent when none did.
-	RuntimeErrors *RuntimeErrors `json:"runtimeErrors,omitempty"`
+	// Run-time errors of steps since the process started (CONTRACT.md
+	// §1.7): how many, the last one with its file:line, and when.
+	RuntimeErrors             int       `json:"runtimeErrors"`
+	LastRuntimeError          string    `json:"lastRuntimeError,omitempty"`
+	LastRuntimeErrorAt        time.Time `json:"lastRuntimeErrorAt,omitzero"`
+	LastRuntimeErrorOperation string    `json:"lastRuntimeErrorOperation,omitempty"`
 }
 
 func (s *Server) issuerViews() []IssuerView {
@@ -138,12 +146,11 @@ func (s *Server) issuerViews() []IssuerView {
 		return views
 	}
 	for _, st := range s.catalog.Statuses() {
-		v := IssuerView{IssuerID: st.IssuerID, Version: st.Version, LoadedAt: st.LoadedAt.UTC(), Error: st.Error}
-		if st.RuntimeErrors > 0 {
-			v.RuntimeErrors = &RuntimeErrors{Count: st.RuntimeErrors, LastMessage: st.LastRuntimeError,
-				LastAt: st.LastRuntimeErrorAt.UTC(), LastOperation: st.LastRuntimeErrorOperation}
-		}
-		views = append(views, v)
+		views = append(views, IssuerView{
+			IssuerID: st.IssuerID, Version: st.Version, LoadedAt: st.LoadedAt.UTC(), Error: st.Error,
+			RuntimeErrors: st.RuntimeErrors, LastRuntimeError: st.LastRuntimeError,
+			LastRuntimeErrorAt: st.LastRuntimeErrorAt.UTC(), LastRuntimeErrorOperation: st.LastRuntimeErrorOperation,
+		})
 	}
 	slices.SortFunc(views, func(a, b IssuerView) int { return strings.Compare(a.IssuerID, b.IssuerID) })
 	return views

@@ -402,12 +402,12 @@ func TestRuntimeErrors(t *testing.T) {
 	for _, iss := range issuers {
 		switch iss.IssuerID {
 		case "DEMO":
-			if e := iss.RuntimeErrors; e == nil || e.Count != 2 || e.LastMessage != "read.lua:3: step read: boom" || e.LastOperation != "READ" {
-				t.Errorf("DEMO's run-time errors: %+v", e)
+			if iss.RuntimeErrors != 2 || iss.LastRuntimeError != "read.lua:3: step read: boom" || iss.LastRuntimeErrorOperation != "READ" {
+				t.Errorf("DEMO's run-time errors: %+v", iss)
 			}
 		default:
-			if iss.RuntimeErrors != nil {
-				t.Errorf("%s has run-time errors %+v", iss.IssuerID, iss.RuntimeErrors)
+			if iss.RuntimeErrors != 0 {
+				t.Errorf("%s has run-time errors %+v", iss.IssuerID, iss)
 			}
 		}
 	}

@@ -39,17 +39,6 @@ type metrics struct {
 	handler      fiber.Handler            // serves /metrics
 }
 
-// RuntimeErrors are an issuer's steps that failed at run time since the
-// process started, as the catalog counts them (flow.IssuerStatus).
-type RuntimeErrors struct {
-	Count int `json:"count"`
-	// LastMessage is "file:line: step NAME: message" when the failure has
-	// a position.
-	LastMessage   string    `json:"lastMessage"`
-	LastAt        time.Time `json:"lastAt,omitzero"`
-	LastOperation string    `json:"lastOperation,omitempty"`
-}
-
 // NewMetricsRegistry returns a registry with the Go and process collectors,
 // for Config.Metrics and for the collectors of the parts built before the
 // server (ReloadCounter).

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/store/boltstore"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 func TestVersion(t *testing.T) {
@@ -73,7 +73,7 @@ func TestBackup(t *testing.T) {
 		t.Error("the offline copy lacks the card")
 	}
 
-	srv, err := local.Start(context.Background(), local.Config{DataDir: dir})
+	srv, err := node.Start(context.Background(), node.Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ Commands:
   bench   measure a server under load
   backup  copy the embedded store to a file, from its directory or a running server
   version print the version, commit and Go version (also tes --version)
+  migrate apply the PostgreSQL schema migrations of --store and exit
 
 Run "tes <command> --help" for a command's options.
 `
@@ -55,6 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		return runBackup(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "sim":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()

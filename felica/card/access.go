@@ -21,7 +21,10 @@ type target struct {
 // (A7), a service attribute (A4), a service that exists (A6), no key needed and,
 // for writes, a read-write code (A5), and the block number (A8); for writes last,
 // no more records to a cyclic service than it holds (AF).
-func (n *nodeTable) resolveBlockList(services []felica.NodeCode, elements []felica.BlockElement, write bool, maxBlocks int) ([]target, *rejection) {
+//
+// authed is true for the secure commands of an authenticated session, whose
+// services were all opened by the authentication: keyed services are then allowed.
+func (n *nodeTable) resolveBlockList(services []felica.NodeCode, elements []felica.BlockElement, write, authed bool, maxBlocks int) ([]target, *rejection) {
 	if len(services) < 1 || len(services) > felica.MaxServicesPerAccess {
 		return nil, &rejection{position: 1, flag: felica.SF2ServiceCount}
 	}
@@ -30,7 +33,7 @@ func (n *nodeTable) resolveBlockList(services []felica.NodeCode, elements []feli
 	}
 	targets := make([]target, len(elements))
 	for i, e := range elements {
-		flag := n.checkElement(services, e, write, &targets[i])
+		flag := n.checkElement(services, e, write, authed, &targets[i])
 		if flag != 0 {
 			return nil, &rejection{position: i + 1, flag: flag}
 		}
@@ -45,7 +48,7 @@ func (n *nodeTable) resolveBlockList(services []felica.NodeCode, elements []feli
 
 // checkElement runs the per-element checks and fills t when they pass; it returns the
 // SF2 of the first failure, or 0.
-func (n *nodeTable) checkElement(services []felica.NodeCode, e felica.BlockElement, write bool, t *target) byte {
+func (n *nodeTable) checkElement(services []felica.NodeCode, e felica.BlockElement, write, authed bool, t *target) byte {
 	if int(e.Service) >= len(services) {
 		return felica.SF2ServiceIndex
 	}
@@ -60,7 +63,7 @@ func (n *nodeTable) checkElement(services []felica.NodeCode, e felica.BlockEleme
 	if !ok {
 		return felica.SF2NoSuchService
 	}
-	if code.Keyed() || (write && (node.readOnly || e.Access == felica.AccessCashback)) {
+	if (code.Keyed() && !authed) || (write && (node.readOnly || e.Access == felica.AccessCashback)) {
 		return felica.SF2AccessDenied
 	}
 	if int(e.Block) >= node.data.Blocks {

@@ -2,13 +2,17 @@ package card
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tes-project/tes/felica"
+	"github.com/tes-project/tes/felica/secure"
 )
 
 // Settings are a card's product parameters. The zero value is a card that takes
@@ -24,6 +28,9 @@ type Settings struct {
 	// Sleep waits out an AnswerLate delay; nil waits on a timer and gives up when ctx
 	// ends. Tests pass a function that records the delay instead of sleeping.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Rand supplies the card's challenges (R2, C3C) in mutual authentication; nil
+	// is crypto/rand. Tests pass a fixed stream to replay known exchanges.
+	Rand io.Reader
 }
 
 // Card is a virtual FeliCa card. Every method is safe for concurrent use: a card
@@ -35,6 +42,12 @@ type Card struct {
 	pmm        felica.PMm
 	systemCode felica.SystemCode
 	settings   Settings
+	// The card's secrets and what it reveals in Authentication2.
+	individual secure.AESKey
+	systemKeys NodeKeys
+	idi        felica.IDm
+	pmi        felica.PMm
+	overrides  map[string]KeyOverride
 
 	mu sync.Mutex // serialises commands; guards nodes' blocks, faults and frames
 	// nodes is the file system; its maps are fixed, its blocks change under mu.
@@ -43,6 +56,9 @@ type Card struct {
 	// frames counts the frames given to Transceive with a live context, for
 	// Fault.AtCommand.
 	frames int
+	// auth is the authentication state: mode 0, an authentication begun, or a
+	// session (secure.go).
+	auth authState
 }
 
 // New makes a card from a layout and an image, which it copies: changing them
@@ -69,7 +85,18 @@ func New(layout Layout, img Image, s Settings) (*Card, error) {
 	if s.Sleep == nil {
 		s.Sleep = sleep
 	}
-	return &Card{label: img.Label, idm: img.IDm, pmm: layout.PMm, systemCode: layout.SystemCode, settings: s, nodes: newNodeTable(layout, img)}, nil
+	if s.Rand == nil {
+		s.Rand = rand.Reader
+	}
+	c := &Card{label: img.Label, idm: img.IDm, pmm: layout.PMm, systemCode: layout.SystemCode, settings: s, nodes: newNodeTable(layout, img),
+		individual: img.IndividualKey, systemKeys: layout.SystemKeys, idi: img.IDi, pmi: img.PMi, overrides: maps.Clone(img.KeyOverrides)}
+	if c.idi == (felica.IDm{}) {
+		c.idi = img.IDm
+	}
+	if c.pmi == (felica.PMm{}) {
+		c.pmi = layout.PMm
+	}
+	return c, nil
 }
 
 // IDm returns the card's IDm. Safe for concurrent use.
@@ -100,7 +127,8 @@ func (c *Card) Block(service string, index int) ([]byte, error) {
 func (c *Card) Snapshot() Image {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	img := Image{Label: c.label, IDm: c.idm, Blocks: make(map[string][][felica.BlockSize]byte, len(c.nodes.order))}
+	img := Image{Label: c.label, IDm: c.idm, Blocks: make(map[string][][felica.BlockSize]byte, len(c.nodes.order)),
+		IndividualKey: c.individual, IDi: c.idi, PMi: c.pmi, KeyOverrides: maps.Clone(c.overrides)}
 	for _, data := range c.nodes.order {
 		img.Blocks[data.Name] = append([][felica.BlockSize]byte(nil), data.blocks...)
 	}
@@ -151,7 +179,8 @@ func (c *Card) transceiveLocked(frame []byte) ([]byte, time.Duration, error) {
 	defer c.mu.Unlock()
 	c.frames++
 	code, framingErr := felica.PeekCode(frame, c.settings.Framing)
-	fault, fires := c.takeFault(framingErr == nil && code == felica.CodeWrite)
+	isWrite := code == felica.CodeWrite || code == felica.CodeWriteV2 || code == felica.CodeWriteDES
+	fault, fires := c.takeFault(framingErr == nil && isWrite)
 	if fires && fault.Kind == FailBeforeWrite {
 		return nil, 0, fmt.Errorf("%w: fault %q", ErrNoAnswer, fault.Kind)
 	}
@@ -172,7 +201,7 @@ func (c *Card) transceiveLocked(frame []byte) ([]byte, time.Duration, error) {
 }
 
 // takeFault removes and returns the first armed fault that fires on the current
-// frame, a Write Without Encryption or not. Called with mu held.
+// frame, a write (Without Encryption, v2 or DES) or not. Called with mu held.
 func (c *Card) takeFault(isWrite bool) (Fault, bool) {
 	for i, f := range c.faults {
 		if (f.at == 0 && isWrite) || (f.at != 0 && f.at == c.frames) {

@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/tes-project/tes/felica"
+	"github.com/tes-project/tes/felica/secure"
 )
 
 // demoJSON is a byte-for-byte copy of shared/cards/demo.json; the tests check that
@@ -18,6 +19,13 @@ import (
 //
 //go:embed demo.json
 var demoJSON []byte
+
+// demoAESJSON is a byte-for-byte copy of shared/cards/demo-aes.json: the DEMOAES
+// layout, its sample cards with their keys, and the issuer's key store of published
+// TEST keys under "keys" (which the card ignores: it is the SAM's).
+//
+//go:embed demo-aes.json
+var demoAESJSON []byte
 
 // Catalog is a layout and the images of cards built on it, as loaded from a JSON file
 // in the format of cards/demo.json. It is a plain value: nothing in it is shared with a
@@ -34,6 +42,16 @@ type Image struct {
 	Label  string
 	IDm    felica.IDm
 	Blocks map[string][][felica.BlockSize]byte
+	// IndividualKey is the card's individualisation code, mixed into AES
+	// authentication (zero on test cards).
+	IndividualKey secure.AESKey
+	// IDi and PMi are what the card reveals, encrypted, in its Authentication2
+	// answers; zero means the IDm and the layout's PMm.
+	IDi felica.IDm
+	PMi felica.PMm
+	// KeyOverrides replaces the key version and keys of services, by name, on
+	// this card only.
+	KeyOverrides map[string]KeyOverride
 }
 
 // Demo returns the DEMO issuer's catalogue embedded in the program. Each call returns
@@ -42,6 +60,17 @@ func Demo() (*Catalog, error) {
 	c, err := Load(bytes.NewReader(demoJSON))
 	if err != nil {
 		return nil, fmt.Errorf("card: embedded demo catalogue: %w", err)
+	}
+	return c, nil
+}
+
+// DemoAES returns the DEMOAES issuer's catalogue embedded in the program: the DEMO
+// layout with the balance and history behind AES keys, and cards that hold their own
+// (published TEST) keys. Each call returns a fresh copy that the caller may change.
+func DemoAES() (*Catalog, error) {
+	c, err := Load(bytes.NewReader(demoAESJSON))
+	if err != nil {
+		return nil, fmt.Errorf("card: embedded demo-aes catalogue: %w", err)
 	}
 	return c, nil
 }
@@ -116,6 +145,18 @@ func (l Layout) validateImage(img Image) error {
 			return fmt.Errorf("%w: card %X: service %q holds %d blocks, image has %d", ErrInvalidCatalog, img.IDm[:], name, s.Blocks, len(blocks))
 		}
 	}
+	for name, o := range img.KeyOverrides {
+		s, ok := l.serviceNamed(name)
+		if !ok {
+			return fmt.Errorf("%w: card %X: key override for %q, no such service in the layout", ErrInvalidCatalog, img.IDm[:], name)
+		}
+		if err := validateKeys(s.ReadWrite, o.ReadWriteKeys, name); err != nil {
+			return err
+		}
+		if err := validateKeys(s.ReadOnly, o.ReadOnlyKeys, name); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -138,12 +179,19 @@ type catalogFile struct {
 	Services   []serviceFile `json:"services"`
 	MaxBalance int           `json:"maxBalance"`
 	Cards      []cardFile    `json:"cards"`
+	// SystemDESKey is the DES system key (optional).
+	SystemDESKey string `json:"systemDesKey"`
+	// Keys is the issuer's key store (cards/demo-aes.json): the SAM's, not the
+	// card's, so it is accepted and ignored here.
+	Keys json.RawMessage `json:"keys"`
 }
 
 type areaFile struct {
 	AreaCode   string `json:"areaCode"`
 	EndCode    string `json:"endCode"`
 	KeyVersion string `json:"keyVersion"`
+	AESKey     string `json:"aesKey"`
+	DESKey     string `json:"desKey"`
 }
 
 type serviceFile struct {
@@ -153,12 +201,24 @@ type serviceFile struct {
 	Codes      map[string]string `json:"codes"`
 	Blocks     int               `json:"blocks"`
 	KeyVersion string            `json:"keyVersion"`
+	AESKeys    keysJSON          `json:"aesKeys"`
+	DESKeys    keysJSON          `json:"desKeys"`
 }
 
 type cardFile struct {
-	Label  string              `json:"label"`
-	IDm    string              `json:"idm"`
-	Blocks map[string][]string `json:"blocks"`
+	Label         string                  `json:"label"`
+	IDm           string                  `json:"idm"`
+	Blocks        map[string][]string     `json:"blocks"`
+	IndividualKey string                  `json:"individualKey"`
+	IDi           string                  `json:"idi"`
+	PMi           string                  `json:"pmi"`
+	KeyOverrides  map[string]overrideFile `json:"keyOverrides"`
+}
+
+type overrideFile struct {
+	KeyVersion string   `json:"keyVersion"`
+	AESKeys    keysJSON `json:"aesKeys"`
+	DESKeys    keysJSON `json:"desKeys"`
 }
 
 func (f catalogFile) catalog() (*Catalog, error) {
@@ -171,6 +231,9 @@ func (f catalogFile) catalog() (*Catalog, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCatalog, err)
 	}
 	c.Layout.MaxBalance = f.MaxBalance
+	if c.Layout.SystemKeys, err = parseNodeKeys("", f.SystemDESKey); err != nil {
+		return nil, fmt.Errorf("%w: systemDesKey: %w", ErrInvalidCatalog, err)
+	}
 	for i, a := range f.Areas {
 		if c.Layout.Areas, err = a.appendTo(c.Layout.Areas); err != nil {
 			return nil, fmt.Errorf("%w: areas[%d]: %w", ErrInvalidCatalog, i, err)
@@ -205,7 +268,11 @@ func (a areaFile) appendTo(areas []Area) ([]Area, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(areas, Area{Code: code, End: end, KeyVersion: kv}), nil
+	keys, err := parseNodeKeys(a.AESKey, a.DESKey)
+	if err != nil {
+		return nil, err
+	}
+	return append(areas, Area{Code: code, End: end, KeyVersion: kv, Keys: keys}), nil
 }
 
 func (s serviceFile) appendTo(services []Service) ([]Service, error) {
@@ -214,6 +281,9 @@ func (s serviceFile) appendTo(services []Service) ([]Service, error) {
 		return nil, err
 	}
 	svc := Service{Name: s.Name, Number: s.Number, Kind: Kind(s.Kind), Blocks: s.Blocks, KeyVersion: kv}
+	if svc.ReadWriteKeys, svc.ReadOnlyKeys, err = parseServiceKeys(s.AESKeys, s.DESKeys); err != nil {
+		return nil, err
+	}
 	for key, text := range s.Codes {
 		code, err := felica.ParseNodeCode(text)
 		if err != nil {
@@ -245,6 +315,35 @@ func (c cardFile) appendTo(cards []Image) ([]Image, error) {
 			}
 		}
 		img.Blocks[name] = blocks
+	}
+	if c.IndividualKey != "" {
+		if img.IndividualKey, err = secure.ParseAESKey(c.IndividualKey); err != nil {
+			return nil, fieldError("individualKey", err)
+		}
+	}
+	if c.IDi != "" {
+		if err := parseHexBytes("idi", c.IDi, img.IDi[:]); err != nil {
+			return nil, err
+		}
+	}
+	if c.PMi != "" {
+		if err := parseHexBytes("pmi", c.PMi, img.PMi[:]); err != nil {
+			return nil, err
+		}
+	}
+	for name, o := range c.KeyOverrides {
+		kv, err := parseKeyVersion(o.KeyVersion)
+		if err != nil {
+			return nil, fieldError("keyOverrides."+name, err)
+		}
+		ko := KeyOverride{KeyVersion: kv}
+		if ko.ReadWriteKeys, ko.ReadOnlyKeys, err = parseServiceKeys(o.AESKeys, o.DESKeys); err != nil {
+			return nil, fieldError("keyOverrides."+name, err)
+		}
+		if img.KeyOverrides == nil {
+			img.KeyOverrides = make(map[string]KeyOverride)
+		}
+		img.KeyOverrides[name] = ko
 	}
 	return append(cards, img), nil
 }

@@ -10,26 +10,14 @@ import (
 
 	"github.com/tes-project/tes/felica"
 	"github.com/tes-project/tes/felica/card"
+	"github.com/tes-project/tes/internal/sharedref"
 )
 
 // sharedDemo is the reference card file the embedded copy must equal.
 const sharedDemo = "../../../shared/cards/demo.json"
 
-// needShared skips a test that compares with a reference file of
-// ../shared, which a clone of the project alone lacks; in CI, where it is
-// always beside the project, its absence fails the test.
-func needShared(t *testing.T, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("reference file: %v", err)
-		}
-		t.Skipf("reference file %s is absent (it sits in ../shared beside the project, as in CI): %v", path, err)
-	}
-}
-
 func TestDemoEqualsSharedFile(t *testing.T) {
-	needShared(t, sharedDemo)
+	sharedref.Need(t, sharedDemo)
 	onDisk, err := card.LoadFile(sharedDemo)
 	if err != nil {
 		t.Fatalf("LoadFile(%s): %v", sharedDemo, err)

@@ -39,6 +39,24 @@ func (c *Card) execute(code felica.Code, frame []byte) ([]byte, error) {
 		answer, err = c.requestSpecVersion(frame)
 	case felica.CodeResetMode:
 		answer, err = c.resetMode(frame)
+	case felica.CodeRequestServiceV2:
+		answer, err = c.requestServiceV2(frame)
+	case felica.CodeAuth1V2:
+		answer, err = c.auth1V2(frame)
+	case felica.CodeAuth2V2:
+		answer, err = c.auth2V2(frame)
+	case felica.CodeReadV2:
+		answer, err = c.readV2(frame)
+	case felica.CodeWriteV2:
+		answer, err = c.writeV2(frame)
+	case felica.CodeAuth1:
+		answer, err = c.auth1DES(frame)
+	case felica.CodeAuth2:
+		answer, err = c.auth2DES(frame)
+	case felica.CodeReadDES:
+		answer, err = c.readDES(frame)
+	case felica.CodeWriteDES:
+		answer, err = c.writeDES(frame)
 	default:
 		return nil, fmt.Errorf("%w: %s is not a command this card answers", ErrNoAnswer, code)
 	}
@@ -97,7 +115,7 @@ func (c *Card) requestService(frame []byte) ([]byte, error) {
 	return r.Append(nil, c.settings.Framing)
 }
 
-// requestResponse reports mode 0: without authentication the card never leaves it.
+// requestResponse reports the mode: 0, 1 after Authentication1 (v2), 2 in a session.
 func (c *Card) requestResponse(frame []byte) ([]byte, error) {
 	cmd, err := felica.ParseRequestResponseCommand(frame, c.settings.Framing)
 	if err != nil {
@@ -106,7 +124,7 @@ func (c *Card) requestResponse(frame []byte) ([]byte, error) {
 	if err := c.addressed(cmd.IDm); err != nil {
 		return nil, err
 	}
-	return felica.RequestResponseResponse{IDm: c.idm, Mode: 0}.Append(nil, c.settings.Framing)
+	return felica.RequestResponseResponse{IDm: c.idm, Mode: byte(c.auth.mode)}.Append(nil, c.settings.Framing)
 }
 
 func (c *Card) read(frame []byte) ([]byte, error) {
@@ -118,7 +136,7 @@ func (c *Card) read(frame []byte) ([]byte, error) {
 		return nil, err
 	}
 	r := felica.ReadResponse{IDm: c.idm}
-	targets, rej := c.nodes.resolveBlockList(cmd.Services, cmd.Blocks, false, c.settings.MaxReadBlocks)
+	targets, rej := c.nodes.resolveBlockList(cmd.Services, cmd.Blocks, false, false, c.settings.MaxReadBlocks)
 	if rej != nil {
 		r.Status = c.status(rej)
 		return r.Append(nil, c.settings.Framing)
@@ -141,7 +159,7 @@ func (c *Card) write(frame []byte) ([]byte, error) {
 		return nil, err
 	}
 	r := felica.WriteResponse{IDm: c.idm}
-	targets, rej := c.nodes.resolveBlockList(cmd.Services, cmd.Blocks, true, c.settings.MaxWriteBlocks)
+	targets, rej := c.nodes.resolveBlockList(cmd.Services, cmd.Blocks, true, false, c.settings.MaxWriteBlocks)
 	if rej != nil {
 		r.Status = c.status(rej)
 		return r.Append(nil, c.settings.Framing)
@@ -189,7 +207,7 @@ func (c *Card) requestSystemCode(frame []byte) ([]byte, error) {
 	return r.Append(nil, c.settings.Framing)
 }
 
-// resetMode succeeds at once: the card is always in mode 0.
+// resetMode drops any authentication and returns the card to mode 0.
 func (c *Card) resetMode(frame []byte) ([]byte, error) {
 	cmd, err := felica.ParseResetModeCommand(frame, c.settings.Framing)
 	if err != nil {
@@ -198,6 +216,7 @@ func (c *Card) resetMode(frame []byte) ([]byte, error) {
 	if err := c.addressed(cmd.IDm); err != nil {
 		return nil, err
 	}
+	c.auth.reset()
 	return felica.ResetModeResponse{IDm: c.idm}.Append(nil, c.settings.Framing)
 }
 

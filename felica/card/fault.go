@@ -37,8 +37,9 @@ func (k FaultKind) String() string {
 // Fault is a one-shot failure armed on a card.
 type Fault struct {
 	Kind FaultKind
-	// AtCommand picks the command the fault fires on: 0 for the next Write Without
-	// Encryption frame (for any IDm), N > 0 for the Nth frame given to Transceive
+	// AtCommand picks the command the fault fires on: 0 for the next write frame
+	// (Write Without Encryption for any IDm, Write v2 or the DES Write, whatever
+	// their MAC), N > 0 for the Nth frame given to Transceive
 	// after Arm, whatever it holds (a call whose context has already ended does not
 	// count).
 	AtCommand int

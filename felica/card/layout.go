@@ -31,6 +31,8 @@ type Layout struct {
 	// MaxBalance is the issuer's maximum balance in yen, carried for the flows' tests;
 	// the card itself does not enforce it.
 	MaxBalance int
+	// SystemKeys holds the system key of DES authentication (Ksys); AES has none.
+	SystemKeys NodeKeys
 }
 
 // Area is a range of node codes [Code, End] with a key version.
@@ -38,6 +40,8 @@ type Area struct {
 	Code       felica.NodeCode
 	End        felica.NodeCode
 	KeyVersion uint16
+	// Keys are the area's keys for Authentication1 (DES) and 1 v2 (AES), if any.
+	Keys NodeKeys
 }
 
 // Service is one data area reached by up to two codes that share its blocks: a
@@ -51,6 +55,9 @@ type Service struct {
 	ReadOnly   felica.NodeCode
 	Blocks     int
 	KeyVersion uint16
+	// ReadWriteKeys and ReadOnlyKeys are the keys of the two codes; only keyed
+	// codes have them.
+	ReadWriteKeys, ReadOnlyKeys NodeKeys
 }
 
 // Codes returns the service's codes, read-write first, without the absent ones.
@@ -133,7 +140,11 @@ func (s Service) validate() error {
 	for _, c := range []struct {
 		code     felica.NodeCode
 		readOnly bool
-	}{{s.ReadWrite, false}, {s.ReadOnly, true}} {
+		keys     NodeKeys
+	}{{s.ReadWrite, false, s.ReadWriteKeys}, {s.ReadOnly, true, s.ReadOnlyKeys}} {
+		if err := validateKeys(c.code, c.keys, s.Name); err != nil {
+			return err
+		}
 		if c.code == 0 {
 			continue
 		}

@@ -17,6 +17,7 @@ type serviceData struct {
 type serviceNode struct {
 	data     *serviceData
 	readOnly bool
+	keys     NodeKeys
 }
 
 // nodeTable is a card's file system: what each node code reaches, in the shapes the
@@ -30,6 +31,10 @@ type nodeTable struct {
 	// search is what Search Service Code walks: every area and every service code,
 	// in code order (the root area 0000 first).
 	search []felica.NodeCode
+	// hasAES is true when some node has an AES key: only such a card knows Request
+	// Service v2. hasDES is true when some node has a DES key: Request Service v2
+	// then reports DES key versions too.
+	hasAES, hasDES bool
 }
 
 func newNodeTable(l Layout, img Image) *nodeTable {
@@ -38,20 +43,28 @@ func newNodeTable(l Layout, img Image) *nodeTable {
 		services: make(map[felica.NodeCode]serviceNode, 2*len(l.Services)),
 		byName:   make(map[string]*serviceData, len(l.Services)),
 	}
+	n.hasDES = l.SystemKeys.DES != nil
 	for _, a := range l.Areas {
 		n.areas[a.Code] = a
+		n.hasAES = n.hasAES || a.Keys.AES != nil
+		n.hasDES = n.hasDES || a.Keys.DES != nil
 		n.search = append(n.search, a.Code)
 	}
 	for _, s := range l.Services {
+		if o, ok := img.KeyOverrides[s.Name]; ok {
+			s.KeyVersion, s.ReadWriteKeys, s.ReadOnlyKeys = o.KeyVersion, o.ReadWriteKeys, o.ReadOnlyKeys
+		}
+		n.hasAES = n.hasAES || s.ReadWriteKeys.AES != nil || s.ReadOnlyKeys.AES != nil
+		n.hasDES = n.hasDES || s.ReadWriteKeys.DES != nil || s.ReadOnlyKeys.DES != nil
 		data := &serviceData{Service: s, blocks: make([][felica.BlockSize]byte, s.Blocks)}
 		copy(data.blocks, img.Blocks[s.Name])
 		n.byName[s.Name] = data
 		n.order = append(n.order, data)
 		if s.ReadWrite != 0 {
-			n.services[s.ReadWrite] = serviceNode{data: data}
+			n.services[s.ReadWrite] = serviceNode{data: data, keys: s.ReadWriteKeys}
 		}
 		if s.ReadOnly != 0 {
-			n.services[s.ReadOnly] = serviceNode{data: data, readOnly: true}
+			n.services[s.ReadOnly] = serviceNode{data: data, readOnly: true, keys: s.ReadOnlyKeys}
 		}
 		n.search = append(n.search, s.Codes()...)
 	}
@@ -69,6 +82,18 @@ func (n *nodeTable) keyVersion(code felica.NodeCode) uint16 {
 		return s.data.KeyVersion
 	}
 	return felica.KeyVersionNone
+}
+
+// nodeKeys returns the keys and key version of an area or a service code; ok is
+// false when the card has no such node.
+func (n *nodeTable) nodeKeys(code felica.NodeCode) (keys NodeKeys, version uint16, ok bool) {
+	if a, ok := n.areas[code]; ok {
+		return a.Keys, a.KeyVersion, true
+	}
+	if s, ok := n.services[code]; ok {
+		return s.keys, s.data.KeyVersion, true
+	}
+	return NodeKeys{}, felica.KeyVersionNone, false
 }
 
 // applyWrite stores data at the targets, which resolveBlockList has checked. Random

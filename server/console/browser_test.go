@@ -14,9 +14,9 @@ import (
 	"github.com/tes-project/tes/clock"
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/tsh"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser.
@@ -54,7 +54,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	chromium := findChromium(t)
 	const adminToken = "browser-test-token"
 	fake := clock.NewFake(epoch)
-	srv, err := local.Start(context.Background(), local.Config{DataDir: t.TempDir(), IssuersDir: "../../issuers", Clock: fake, AdminToken: adminToken})
+	srv, err := node.Start(context.Background(), node.Config{DataDir: t.TempDir(), IssuersDir: "../../issuers", Clock: fake, AdminToken: adminToken})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -173,7 +173,7 @@ func newBrowser(t *testing.T, path string) context.Context {
 // playOperations runs DEMO operations through the gateway: a top-up the
 // staff card refuses (163), and a top-up whose device fails before the
 // write reaches the card (231), which leaves purchase P-LOST UNCERTAIN.
-func playOperations(t *testing.T, srv *local.Server, adminToken string) {
+func playOperations(t *testing.T, srv *node.Node, adminToken string) {
 	t.Helper()
 	ctx := context.Background()
 	admin, err := tsh.NewAdmin(srv.AdminURL, adminToken, tsh.ClientOptions{})
