@@ -19,6 +19,7 @@ Commands:
   sim     play the TSH for one operation against a running server
   bench   measure a server under load
   backup  copy the embedded store to a file, from its directory or a running server
+  compact rewrite the embedded store's file with its live pages only (server stopped)
   version print the version, commit and Go version (also tes --version)
   migrate apply the PostgreSQL schema migrations of --store and exit
 
@@ -52,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCheck(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(stdout)
+	case "compact":
+		return runCompact(args[1:], stdout, stderr)
 	case "backup":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
