@@ -12,6 +12,12 @@ import (
 // heapMetric is the bytes held by heap objects, live or not yet swept.
 const heapMetric = "/memory/classes/heap/objects:bytes"
 
+// memoryLinger is how many idle polls the guard waits for a step before
+// it stops polling: under load steps come and go many times a poll, and
+// starting the poller for each would cost more than the step's own
+// bookkeeping.
+const memoryLinger = 50
+
 // memoryPoll is how often the guard reads the heap while steps run.
 // Reading it costs about a microsecond; a script doubling a string needs
 // several milliseconds per doubling once it is big enough to matter.
@@ -35,6 +41,7 @@ type memoryGuard struct {
 	stopping int  // steps stopped that have not returned yet
 	collect  bool // stopped steps returned: collect before judging again
 	polling  bool
+	idle     int // polls in a row with no step running
 }
 
 type guardedStep struct {
@@ -120,9 +127,14 @@ func (g *memoryGuard) check() bool {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.running) == 0 && g.stopping == 0 && !g.collect {
-		g.polling = false
-		return false
+	if len(g.running) > 0 || g.stopping > 0 || g.collect {
+		g.idle = 0
+		return true
 	}
-	return true
+	g.idle++
+	if g.idle < memoryLinger {
+		return true
+	}
+	g.polling, g.idle = false, 0
+	return false
 }

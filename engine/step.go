@@ -231,14 +231,14 @@ const wallLimitFactor = 20
 // times limit passed. Call the returned function when the step returns.
 func watchCPU(limit time.Duration, stop context.CancelCauseFunc) (cancel func()) {
 	wallStart := time.Now()
-	read, ok := threadCPUClock()
-	if !ok {
+	read := threadCPUClock()
+	cpuStart := read()
+	if cpuStart < 0 {
 		t := time.AfterFunc(limit, func() {
 			stop(fmt.Errorf("%w: it ran %s", ErrStepTimeout, limit))
 		})
 		return func() { t.Stop() }
 	}
-	cpuStart := read()
 	var t *time.Timer
 	var mu sync.Mutex // guards t against the first check running before it is set
 	check := func() {
