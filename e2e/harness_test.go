@@ -16,11 +16,11 @@ import (
 	"github.com/tes-project/tes/felica"
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/server"
 	"github.com/tes-project/tes/server/openapitest"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/tsh"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 const (
@@ -69,7 +69,7 @@ func newStack(t *testing.T) *stack {
 func newStackOf(t *testing.T, root string) *stack {
 	t.Helper()
 	s := &stack{clock: clock.NewFake(epoch)}
-	srv, err := local.Start(context.Background(), local.Config{DataDir: t.TempDir(), IssuersDir: root, Clock: s.clock})
+	srv, err := node.Start(context.Background(), node.Config{DataDir: t.TempDir(), IssuersDir: root, Clock: s.clock})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

@@ -116,7 +116,7 @@ func (h *harness) sessionCount() int {
 	h.t.Helper()
 	var n int
 	if err := h.store.View(context.Background(), func(tx store.Tx) error {
-		list, err := tx.Sessions(issuerID, "", 0)
+		list, _, err := tx.SearchSessions(store.SessionQuery{IssuerID: issuerID})
 		n = len(list)
 		return err
 	}); err != nil {

@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,4 +109,71 @@ func TestRunSweeperStopsWithContext(t *testing.T) {
 	}()
 	cancel()
 	<-done
+}
+
+// lockingStore is a store that several processes share, as far as the
+// sweep lock goes: its transactions implement store.Locker, and the lock
+// is held elsewhere while held is set.
+type lockingStore struct {
+	store.Store
+	held *atomic.Bool
+	took *atomic.Int64 // locks taken
+}
+
+type lockingTx struct {
+	store.Tx
+	s lockingStore
+}
+
+func (s lockingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.Update(ctx, func(tx store.Tx) error { return fn(lockingTx{tx, s}) })
+}
+
+func (t lockingTx) TryLock(name string) (bool, error) {
+	if name == "" {
+		return false, errors.New("lock without a name")
+	}
+	if t.s.held.Load() {
+		return false, nil
+	}
+	t.s.took.Add(1)
+	return true, nil
+}
+
+// TestSweepTakesTheStoreLock: on a shared store, a sweep runs only when it
+// gets the lock, and skips its turn, changing nothing, when another
+// process holds it.
+func TestSweepTakesTheStoreLock(t *testing.T) {
+	tests := []struct {
+		name     string
+		held     bool
+		want     engine.Swept
+		wantOpen bool
+	}{
+		{"lock held elsewhere", true, engine.Swept{Skipped: true}, true},
+		{"lock free", false, engine.Swept{Expired: 1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var held atomic.Bool
+			var took atomic.Int64
+			held.Store(tt.held)
+			h := newHarness(t, readFlow(), func(cfg *engine.Config) {
+				cfg.Store = lockingStore{cfg.Store, &held, &took}
+			})
+			r := startRequest()
+			stale := h.handle(r)
+			h.clock.Advance(2 * time.Minute)
+			swept, err := h.engine.Sweep(context.Background())
+			if err != nil || swept != tt.want {
+				t.Fatalf("Sweep: %+v, %v; want %+v", swept, err, tt.want)
+			}
+			if open := h.mustSession(stale.SessionID).State == store.SessionOpen; open != tt.wantOpen {
+				t.Errorf("session open %t after the sweep, want %t", open, tt.wantOpen)
+			}
+			if !tt.held && took.Load() == 0 {
+				t.Error("the sweep did not take the lock")
+			}
+		})
+	}
 }

@@ -117,7 +117,7 @@ func sessionsOf(t testing.TB, st store.Store, deviceID string) []store.Session {
 	var list []store.Session
 	must(t, st.View(context.Background(), func(tx store.Tx) error {
 		var err error
-		list, err = tx.Sessions("DEMO", deviceID, 0)
+		list, _, err = tx.SearchSessions(store.SessionQuery{IssuerID: "DEMO", DeviceID: deviceID})
 		return err
 	}))
 	return list

@@ -93,11 +93,16 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok"})
 }
 
-// readyz reports ready when the store answers a read.
+// readyz reports ready when the store answers: its Ping when it has one
+// (a database server), else an empty read.
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), readyTimeout)
 	defer cancel()
-	if err := s.store.View(ctx, func(store.Tx) error { return nil }); err != nil {
+	probe := func() error { return s.store.View(ctx, func(store.Tx) error { return nil }) }
+	if p, ok := s.store.(store.Pinger); ok {
+		probe = func() error { return p.Ping(ctx) }
+	}
+	if err := probe(); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "not ready", slog.String("error", err.Error()))
 		return fiber.NewError(http.StatusServiceUnavailable, "store unavailable")
 	}

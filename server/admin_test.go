@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/server"
 	"github.com/tes-project/tes/store"
 )
 
@@ -450,5 +451,43 @@ func TestAdminReadiness(t *testing.T) {
 	}
 	if got := adminGet(t, url, "/healthz"); got["status"] != "ok" {
 		t.Fatalf("healthz: %v", got)
+	}
+}
+
+// pingingStore is a store with a database behind it: /readyz asks its
+// Ping, which fails while down is set, though transactions would work.
+type pingingStore struct {
+	store.Store
+	down *atomic.Bool
+}
+
+func (p pingingStore) Ping(ctx context.Context) error {
+	if p.down.Load() {
+		return errors.New("connection refused")
+	}
+	return ctx.Err()
+}
+
+func TestAdminReadinessPings(t *testing.T) {
+	var down atomic.Bool
+	s := newStack(t, func(c *server.Config) { c.Store = pingingStore{c.Store, &down} })
+	url := listen(t, s.server.Admin())
+	for _, tt := range []struct {
+		name string
+		down bool
+		want int
+	}{
+		{"database up", false, 200},
+		{"database down", true, 503},
+		{"database back", false, 200},
+	} {
+		down.Store(tt.down)
+		resp, err := http.Get(url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, body, _ := decodeAdmin(t, resp); code != tt.want {
+			t.Errorf("%s: readyz HTTP %d %v, want %d", tt.name, code, body, tt.want)
+		}
 	}
 }

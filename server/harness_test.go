@@ -170,7 +170,7 @@ func (s *stack) snapshot(t testing.TB) string {
 	var parts []any
 	err := s.store.View(context.Background(), func(tx store.Tx) error {
 		for _, iss := range []string{issuerID, longIssuerID} {
-			sessions, err := tx.Sessions(iss, "", 0)
+			sessions, _, err := tx.SearchSessions(store.SessionQuery{IssuerID: iss})
 			if err != nil {
 				return err
 			}

@@ -134,7 +134,7 @@ func (s *Server) listSessions(c *fiber.Ctx) error {
 	var sessions []store.Session
 	err := s.store.View(c.UserContext(), func(tx store.Tx) error {
 		var err error
-		sessions, err = tx.Sessions(issuerID, deviceID, limit)
+		sessions, _, err = tx.SearchSessions(store.SessionQuery{IssuerID: issuerID, DeviceID: deviceID, Limit: limit})
 		return err
 	})
 	if err != nil {

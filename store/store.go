@@ -39,9 +39,6 @@ type Tx interface {
 	// session without PurgeAt, or an IssuerID or DeviceID other than the
 	// stored one.
 	PutSession(s Session) error
-	// Sessions lists sessions of an issuer, newest first, optionally only of
-	// one device (deviceID != ""), at most limit (0: no limit).
-	Sessions(issuerID, deviceID string, limit int) ([]Session, error)
 	// SearchSessions lists the sessions that match every set field of q,
 	// newest CreatedAt first (ties by descending id), at most q.Limit (0: no
 	// limit). next is non-empty when more may follow: passing it as q.After

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/tsh"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 func TestAdmin(t *testing.T) {
@@ -41,7 +41,7 @@ func TestAdmin(t *testing.T) {
 }
 
 func TestAdminToken(t *testing.T) {
-	srv, err := local.Start(context.Background(), local.Config{DataDir: t.TempDir(), AdminToken: "s3cret"})
+	srv, err := node.Start(context.Background(), node.Config{DataDir: t.TempDir(), AdminToken: "s3cret"})
 	if err != nil {
 		t.Fatal(err)
 	}

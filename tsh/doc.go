@@ -15,8 +15,8 @@
 // cards, purchases and the blacklist.
 //
 // tes sim, tes bench and the end-to-end tests are built on this package.
-// Its subpackages: local runs a whole tes server in-process on loopback
-// ports; bench loads a server with many simulated devices.
+// Its subpackage bench loads a server with many simulated devices; a whole
+// tes server in-process on loopback ports is package node's.
 //
 // # Caveats
 //

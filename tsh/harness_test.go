@@ -14,8 +14,8 @@ import (
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/flow/flowtest"
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/tsh"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 const (
@@ -37,7 +37,7 @@ const (
 
 // stack is an in-process server whose DEMO issuer runs topUp, a Go flow.
 type stack struct {
-	srv    *local.Server
+	srv    *node.Node
 	client *tsh.Client
 	admin  *tsh.Admin
 	clock  *clock.Fake
@@ -51,7 +51,7 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	s := &stack{clock: clock.NewFake(epoch)}
 	s.issuer = flowtest.NewIssuer(issuerID, "v1", s.topUp)
-	srv, err := local.Start(context.Background(), local.Config{
+	srv, err := node.Start(context.Background(), node.Config{
 		DataDir: t.TempDir(), Flows: flowtest.NewRegistry(s.issuer), Clock: s.clock,
 	})
 	if err != nil {

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/tsh"
 	"github.com/tes-project/tes/tsh/bench"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 // benchConfig is tes bench's command line.
@@ -214,7 +214,7 @@ func benchExecute(ctx context.Context, cfg benchConfig, run bench.Config) (bench
 
 // benchStartLocal starts the in-process server and returns what stops it
 // and removes its temporary store.
-func benchStartLocal(ctx context.Context, cfg benchConfig) (*local.Server, func(), error) {
+func benchStartLocal(ctx context.Context, cfg benchConfig) (*node.Node, func(), error) {
 	dir, removeDir := cfg.dataDir, func() {}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "tes-bench-")
@@ -223,7 +223,7 @@ func benchStartLocal(ctx context.Context, cfg benchConfig) (*local.Server, func(
 		}
 		dir, removeDir = tmp, func() { _ = os.RemoveAll(tmp) }
 	}
-	srv, err := local.Start(ctx, local.Config{DataDir: dir, IssuersDir: cfg.issuersDir, GroupCommit: cfg.groupCommit})
+	srv, err := node.Start(ctx, node.Config{DataDir: dir, IssuersDir: cfg.issuersDir, GroupCommit: cfg.groupCommit})
 	if err != nil {
 		removeDir()
 		return nil, nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -31,4 +32,26 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 	})
 	return err
+}
+
+// givenOrInEnv reports whether the flag name was set on the command line
+// or through its environment variable.
+func givenOrInEnv(fs *flag.FlagSet, name string, getenv func(string) string) bool {
+	given := getenv(envName(name)) != ""
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// mustBeFolder fails, naming the flag and the path, unless path is a
+// directory: a mistyped path must stop the program, not fall back to a
+// default.
+func mustBeFolder(flagName, path string) error {
+	info, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", flagName, path, err)
+	case !info.IsDir():
+		return fmt.Errorf("%s %s: not a folder", flagName, path)
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ Commands:
   check   load and compile every issuer's scripts as the server would
   sim     play the TSH for one operation against a running server
   bench   measure a server under load
+  migrate apply the PostgreSQL schema migrations of --store and exit
 
 Run "tes <command> --help" for a command's options.
 `
@@ -47,6 +48,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(context.Background(), args[1:], stdout, stderr, signals)
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
+	case "migrate":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "sim":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()

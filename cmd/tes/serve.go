@@ -9,21 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"path/filepath"
+	"runtime/debug"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-
-	"github.com/tes-project/tes/engine"
-	"github.com/tes-project/tes/issuers"
-	"github.com/tes-project/tes/scripts"
-	"github.com/tes-project/tes/server"
-	"github.com/tes-project/tes/store/boltstore"
+	"github.com/tes-project/tes/node"
 )
 
 const serveAbout = `Runs the server: the Device Gateway API for the TSH on --addr (TLS with
@@ -33,9 +25,10 @@ environment as TES_<NAME> (e.g. TES_ADMIN_ADDR); a flag wins.
 SIGHUP reloads the issuers; SIGINT or SIGTERM stops accepting, lets the
 requests in flight finish, and closes the store.`
 
+// storeFile is the bbolt file inside --data.
+const storeFile = node.StoreFile
+
 const (
-	// storeFile is the bbolt file inside --data.
-	storeFile = "tes.db"
 	// sweepEvery is how often expired sessions are closed and old ones purged.
 	sweepEvery = time.Minute
 	// drainTimeout bounds the wait for requests in flight at shutdown.
@@ -45,16 +38,22 @@ const (
 // serveConfig is tes serve's command line.
 type serveConfig struct {
 	addr, adminAddr, data, issuers string
+	storeURL                       string
 	adminToken                     string
 	tlsCert, tlsKey, clientCA      string
 	actors, logLevel               string
+	stepMemoryMiB                  uint64
+	// issuersGiven: --issuers or TES_ISSUERS was set, so the folder must
+	// exist (the built-in issuers serve only when neither was).
+	issuersGiven bool
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("tes serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.addr, "addr", ":8080", "address of the Device Gateway API")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:8081", "address of the admin API, /healthz, /readyz and /metrics")
-	fs.StringVar(&cfg.data, "data", "./data", "directory of the embedded store (created if missing)")
+	fs.StringVar(&cfg.data, "data", "./data", "directory of the embedded store (created if missing); unused with a --store URL")
+	fs.StringVar(&cfg.storeURL, "store", "", "empty: the embedded bbolt store in --data; postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL, shared by every node given the same URL (migrated at start)")
 	fs.StringVar(&cfg.issuers, "issuers", "./issuers", "folder of issuer folders; the built-in DEMO issuer when it does not exist")
 	fs.StringVar(&cfg.adminToken, "admin-token", "", "bearer token the admin API requires; without one it serves loopback callers only")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM certificate (chain) of the Device Gateway API; TLS when set")
@@ -62,6 +61,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.clientCA, "client-ca", "", "PEM CA certificates; when set the TSH must present a client certificate they sign")
 	fs.StringVar(&cfg.actors, "actors", "", "comma-separated allowlist of x-actor-id values; empty: any")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (card identifiers are masked above debug)")
+	fs.Uint64Var(&cfg.stepMemoryMiB, "step-memory", 256, "MiB of heap all running flow steps may share beyond the server's own use; past it the longest-running step ends 921")
 	return fs
 }
 
@@ -77,12 +77,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 		fmt.Fprintf(stderr, "tes serve: %v\n", err)
 		return exitUsage
 	}
+	cfg.issuersGiven = givenOrInEnv(fs, "issuers", os.Getenv)
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		fmt.Fprintf(stderr, "tes serve: --log-level %q: want debug, info, warn or error\n", cfg.logLevel)
 		return exitUsage
 	}
-	if err := cfg.checkTLSFlags(); err != nil {
+	if err := cfg.checkFlags(); err != nil {
 		fmt.Fprintf(stderr, "tes serve: %v\n", err)
 		return exitUsage
 	}
@@ -94,12 +95,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 	return exitOK
 }
 
-func (cfg serveConfig) checkTLSFlags() error {
+// checkFlags refuses combinations of flags that cannot run.
+func (cfg serveConfig) checkFlags() error {
 	switch {
+	case cfg.storeURL != "" && !node.IsPostgresURL(cfg.storeURL):
+		return errors.New("--store: want empty (the embedded store in --data) or a postgres:// URL")
 	case (cfg.tlsCert == "") != (cfg.tlsKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
 	case cfg.clientCA != "" && cfg.tlsCert == "":
 		return errors.New("--client-ca needs --tls-cert and --tls-key")
+	case cfg.stepMemoryMiB == 0:
+		return errors.New("--step-memory: want a number of MiB above 0")
+	}
+	if cfg.issuersGiven {
+		if err := mustBeFolder("--issuers", cfg.issuers); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -139,121 +150,58 @@ func (cfg serveConfig) actorList() []string {
 	return out
 }
 
-// serve opens the store, the issuers, the engine and the server, serves
-// until told to stop, then drains and closes them in reverse order.
+// serverMemory is what tes serve's soft memory limit allows beyond the
+// steps' budget: the server's own heap, the engine's reserve for requests
+// in flight, and room for the collector to work in.
+const serverMemory = 512 << 20
+
+// serve starts a node (store, issuers, engine, server, sweeper, watch),
+// serves until told to stop, then drains and closes it.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-chan os.Signal) (err error) {
 	tlsConf, err := cfg.gatewayTLS()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
+	stepMemory := cfg.stepMemoryMiB << 20
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The runtime collects harder as the heap nears the limit, so that
+		// garbage does not trip the engine's memory guard (which allows the
+		// server's own use, a reserve and the steps' budget) before live
+		// data does.
+		debug.SetMemoryLimit(int64(stepMemory) + serverMemory)
 	}
-	st, err := boltstore.Open(filepath.Join(cfg.data, storeFile), boltstore.Options{Logger: log})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if closeErr := st.Close(); closeErr != nil {
-			err = errors.Join(err, closeErr)
-		}
-	}()
-
-	ctx, cancel := context.WithCancel(ctx)
-	var background sync.WaitGroup
-	// Runs before the store closes: the sweeper and the watcher use it.
-	defer background.Wait()
-	defer cancel()
-
-	metrics, err := server.NewMetricsRegistry()
-	if err != nil {
-		return err
-	}
-	countReload, err := server.ReloadCounter(metrics)
-	if err != nil {
-		return err
-	}
-	registry, err := scripts.Open(ctx, scripts.Config{
-		Dir: cfg.issuers, Embedded: issuers.FS, Store: st, Logger: log, OnReload: countReload,
+	n, err := node.Start(ctx, node.Config{
+		StoreURL: cfg.storeURL, DataDir: cfg.data, IssuersDir: cfg.issuers, Watch: true, StepMemory: stepMemory,
+		GatewayAddr: cfg.addr, AdminAddr: cfg.adminAddr, GatewayTLS: tlsConf,
+		AdminToken: cfg.adminToken, Actors: cfg.actorList(),
+		SweepEvery: sweepEvery, Drain: drainTimeout, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(engine.Config{Store: st, Flows: registry, Logger: log})
-	if err != nil {
-		return err
-	}
-	srv, err := server.New(server.Config{
-		Engine: eng, Store: st, Catalog: registry, Flows: registry, Logger: log,
-		AdminToken: cfg.adminToken, Actors: cfg.actorList(), Metrics: metrics,
-	})
-	if err != nil {
-		return err
-	}
-	background.Go(func() { eng.RunSweeper(ctx, sweepEvery) })
-	background.Go(func() {
-		if err := registry.Watch(ctx); err != nil {
-			log.Warn("issuer folders are not watched; reload with SIGHUP or the admin API", "error", err.Error())
-		}
-	})
-
-	gatewayLn, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen for the Device Gateway API: %w", err)
-	}
-	if tlsConf != nil {
-		gatewayLn = tls.NewListener(gatewayLn, tlsConf)
-	}
-	adminLn, err := net.Listen("tcp", cfg.adminAddr)
-	if err != nil {
-		return errors.Join(fmt.Errorf("listen for the admin API: %w", err), gatewayLn.Close())
-	}
-	stopped := make(chan error, 2)
-	go func() { stopped <- srv.Gateway().Listener(gatewayLn) }()
-	go func() { stopped <- srv.Admin().Listener(adminLn) }()
+	defer func() { err = errors.Join(err, n.Close()) }()
 	log.Info("tes serving",
-		"gateway", gatewayLn.Addr().String(), "admin", adminLn.Addr().String(),
+		"gateway", n.GatewayAddr().String(), "admin", n.AdminAddr().String(),
 		"tls", tlsConf != nil, "clientCertificates", cfg.clientCA != "",
 		"adminToken", cfg.adminToken != "", "actorAllowlist", len(cfg.actorList()))
 
-	var cause error
-wait:
 	for {
 		select {
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
 				log.Info("SIGHUP: reloading issuers")
-				if err := registry.Reload(ctx); err != nil {
+				if err := n.Reload(ctx); err != nil {
 					log.Error("reload failed", "error", err.Error())
 				}
 				continue
 			}
 			log.Info("shutting down", "signal", sig.String())
-			break wait
+			return nil
 		case <-ctx.Done():
 			log.Info("shutting down", "reason", context.Cause(ctx).Error())
-			break wait
-		case err := <-stopped:
-			cause = fmt.Errorf("a listener stopped: %w", err)
-			break wait
+			return nil
+		case err := <-n.Failed():
+			return fmt.Errorf("a listener stopped: %w", err)
 		}
 	}
-	// The gateway first: the TSH's requests in flight finish, new ones are
-	// refused; then the admin API. Each listener is closed too: a Shutdown
-	// that comes before fasthttp has registered its listener (a signal right
-	// after start) would otherwise leave it serving.
-	for _, part := range []struct {
-		name string
-		app  *fiber.App
-		ln   net.Listener
-	}{{"the Device Gateway API", srv.Gateway(), gatewayLn}, {"the admin API", srv.Admin(), adminLn}} {
-		if err := part.app.ShutdownWithTimeout(drainTimeout); err != nil {
-			cause = errors.Join(cause, fmt.Errorf("drain %s: %w", part.name, err))
-		}
-		if err := part.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			cause = errors.Join(cause, fmt.Errorf("close the listener of %s: %w", part.name, err))
-		}
-	}
-	log.Info("stopped accepting requests; closing the store")
-	return cause
 }

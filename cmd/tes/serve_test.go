@@ -303,6 +303,10 @@ func TestServeBadUsage(t *testing.T) {
 		{"client CA without TLS", []string{"--client-ca", "ca.pem"}, "--client-ca needs"},
 		{"bad log level", []string{"--log-level", "loud"}, "--log-level"},
 		{"stray argument", []string{"now"}, "unexpected arguments"},
+		{"store of another kind", []string{"--store", "mysql://h/db"}, "--store: want empty"},
+		{"mistyped issuers", []string{"--issuers", "/nonexistent/issuerz"}, "--issuers /nonexistent/issuerz: stat"},
+		{"issuers a file", []string{"--issuers", "serve_test.go"}, "--issuers serve_test.go: not a folder"},
+		{"no step memory", []string{"--step-memory", "0"}, "--step-memory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,6 +318,19 @@ func TestServeBadUsage(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tt.want, stderr.String())
 			}
 		})
+	}
+}
+
+// TestServeIssuersFromEnvMustExist: TES_ISSUERS names the folder as the
+// flag does, and a missing one stops the start too.
+func TestServeIssuersFromEnvMustExist(t *testing.T) {
+	t.Setenv("TES_ISSUERS", "/nonexistent/from-env")
+	var stderr bytes.Buffer
+	if code := runServe(context.Background(), nil, io.Discard, &stderr, nil); code != exitUsage {
+		t.Fatalf("exit %d, want %d", code, exitUsage)
+	}
+	if want := "--issuers /nonexistent/from-env"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 	}
 }
 

@@ -8,15 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/tsh"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 // startDEMO runs a server with the embedded DEMO issuer and returns the
 // flags that point tes sim and tes bench at it.
 func startDEMO(t *testing.T) []string {
 	t.Helper()
-	srv, err := local.Start(context.Background(), local.Config{DataDir: t.TempDir(), IssuersDir: t.TempDir() + "/none"})
+	srv, err := node.Start(context.Background(), node.Config{DataDir: t.TempDir(), IssuersDir: t.TempDir() + "/none"})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

@@ -31,6 +31,16 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestShared: one process opens a bbolt file, so the several-process cases
+// run on the same Store twice; they hold because one writer commits at a
+// time.
+func TestShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		st, _ := openTemp(t)
+		return st, st
+	})
+}
+
 func TestConformanceOtherModes(t *testing.T) {
 	for name, opts := range map[string]boltstore.Options{
 		"CommitAlone":       {CommitAlone: true},

@@ -6,7 +6,7 @@
 // Open takes the file lock (waiting at most Options.Timeout) and creates the
 // buckets. Records are JSON values keyed by their ids, except sessions, which
 // are read and written on every request and are kept in a compact binary
-// form (codec.go; JSON sessions of earlier files still read); composite keys join
+// form (store/internal/sessioncodec; JSON sessions of earlier files still read); composite keys join
 // ids with a NUL byte, which is why ids may not contain one. Sessions carry
 // five indexes kept consistent by PutSession and PurgeEnded:
 //

@@ -134,7 +134,7 @@ func (t *tx) PutSession(s store.Session) error {
 	if err != nil {
 		return err
 	}
-	old := head.session(s.ID)
+	old := head.Session(s.ID)
 	if old.Revision != s.Revision-1 {
 		return fmt.Errorf("boltstore: put session %q at revision %d over stored revision %d: %w",
 			s.ID, s.Revision, old.Revision, store.ErrConflict)
@@ -200,44 +200,6 @@ func (t *tx) pointDeviceAt(s store.Session) error {
 	return nil
 }
 
-func (t *tx) Sessions(issuerID, deviceID string, limit int) ([]store.Session, error) {
-	if err := t.usable("Sessions"); err != nil {
-		return nil, err
-	}
-	if err := checkID("issuer id", issuerID); err != nil {
-		return nil, err
-	}
-	if err := checkLimit(limit); err != nil {
-		return nil, err
-	}
-	bucket, prefix := bucketByIssuer, joinKey(true, issuerID)
-	if deviceID != "" {
-		if err := checkID("device id", deviceID); err != nil {
-			return nil, err
-		}
-		bucket, prefix = bucketByDevice, joinKey(true, issuerID, deviceID)
-	}
-	// prefix ends with NUL; the same prefix ending with 0x01 is the first
-	// key past every key that has it, so the walk starts just before it.
-	after := append(bytes.Clone(prefix[:len(prefix)-1]), 1)
-	c := t.btx.Bucket(bucket).Cursor()
-	k, _ := c.Seek(after)
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
-	var list []store.Session
-	for ; k != nil && bytes.HasPrefix(k, prefix) && (limit == 0 || len(list) < limit); k, _ = c.Prev() {
-		s, err := t.indexed(bucket, k[len(prefix)+timeKeyLen:])
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, s)
-	}
-	return list, nil
-}
-
 func (t *tx) OpenSessionsExpiredBefore(before time.Time, limit int) ([]store.Session, error) {
 	if err := t.usable("OpenSessionsExpiredBefore"); err != nil {
 		return nil, err
@@ -280,7 +242,7 @@ func (t *tx) PurgeEnded(before time.Time, limit int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if err := t.deleteSession(head.session(id)); err != nil {
+		if err := t.deleteSession(head.Session(id)); err != nil {
 			return 0, err
 		}
 	}

@@ -33,8 +33,8 @@ func testNotFound(t *testing.T, st store.Store) {
 		if n, err := tx.ReaderModeAttempts("i", "d", time.Time{}); err != nil || n != 0 {
 			t.Errorf("ReaderModeAttempts on an empty store = %d, %v; want 0, nil", n, err)
 		}
-		if list, err := tx.Sessions("i", "", 0); err != nil || len(list) != 0 {
-			t.Errorf("Sessions on an empty store = %v, %v; want none", list, err)
+		if list, _, err := tx.SearchSessions(store.SessionQuery{}); err != nil || len(list) != 0 {
+			t.Errorf("SearchSessions on an empty store = %v, %v; want none", list, err)
 		}
 		if list, err := tx.OpenSessionsExpiredBefore(t0, 0); err != nil || len(list) != 0 {
 			t.Errorf("OpenSessionsExpiredBefore on an empty store = %v, %v; want none", list, err)

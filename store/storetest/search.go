@@ -16,8 +16,14 @@ func testSearchSessions(t *testing.T, st store.Store) {
 	}
 	putSessions(t, st,
 		mk("s1", "i", "d1", 1, func(s *store.Session) { s.CardID, s.Operation = "c1", "TOPUP"; s.LastReply.StatusCode = 0 }),
-		mk("s2", "i", "d2", 2, func(s *store.Session) { s.CardID, s.IDm, s.Operation = "c2", "AA", "READ"; s.LastReply.StatusCode = 163 }),
-		mk("s3", "i", "d1", 3, func(s *store.Session) { s.CardID, s.PurchaseID, s.Operation = "c1", "p1", "TOPUP"; s.LastReply.StatusCode = 163 }),
+		mk("s2", "i", "d2", 2, func(s *store.Session) {
+			s.CardID, s.IDm, s.Operation = "c2", "AA", "READ"
+			s.LastReply.StatusCode = 163
+		}),
+		mk("s3", "i", "d1", 3, func(s *store.Session) {
+			s.CardID, s.PurchaseID, s.Operation = "c1", "p1", "TOPUP"
+			s.LastReply.StatusCode = 163
+		}),
 		mk("s4", "j", "d1", 4, func(s *store.Session) { s.CardID, s.IDm = "c1", "AA" }),
 	)
 	open := OpenSession("s5", "i", "d3", t0.Add(5*time.Second))

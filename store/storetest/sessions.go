@@ -159,7 +159,9 @@ func sessionIDs(list []store.Session) []string {
 	return ids
 }
 
-func testSessions(t *testing.T, st store.Store) {
+// testSessionsByIssuerAndDevice lists an issuer's or a device's sessions
+// through SearchSessions.
+func testSessionsByIssuerAndDevice(t *testing.T, st store.Store) {
 	// Ids share prefixes so that a backend matching keys by prefix alone
 	// lists the wrong issuer's or device's sessions.
 	putSessions(t, st,
@@ -195,15 +197,15 @@ func testSessions(t *testing.T, st store.Store) {
 	}
 	view(t, st, func(tx store.Tx) error {
 		for _, tt := range tests {
-			list, err := tx.Sessions(tt.issuer, tt.device, tt.limit)
+			list, _, err := tx.SearchSessions(store.SessionQuery{IssuerID: tt.issuer, DeviceID: tt.device, Limit: tt.limit})
 			if err != nil {
 				return err
 			}
 			if got := sessionIDs(list); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Sessions(%q, %q, %d) = %q, want %q", tt.issuer, tt.device, tt.limit, got, tt.want)
+				t.Errorf("SearchSessions(%q, %q, %d) = %q, want %q", tt.issuer, tt.device, tt.limit, got, tt.want)
 			}
 		}
-		list, err := tx.Sessions("i", "d", 0)
+		list, _, err := tx.SearchSessions(store.SessionQuery{IssuerID: "i", DeviceID: "d"})
 		if err == nil && len(list) == 3 && !reflect.DeepEqual(list[1], a2) {
 			t.Errorf("listed a2 is\n%+v\nwant\n%+v", list[1], a2)
 		}
@@ -314,19 +316,19 @@ func testPurgeEnded(t *testing.T, st store.Store) {
 				t.Errorf("kept session %q: %v", id, err)
 			}
 		}
-		list, err := tx.Sessions("i", "", 0)
+		list, _, err := tx.SearchSessions(store.SessionQuery{IssuerID: "i"})
 		if err != nil {
 			return err
 		}
 		if got, want := len(list), 5; got != want {
-			t.Errorf("Sessions lists %q after purge, want %d sessions", sessionIDs(list), want)
+			t.Errorf("SearchSessions lists %q after purge, want %d sessions", sessionIDs(list), want)
 		}
-		list, err = tx.Sessions("i", "busy", 0)
+		list, _, err = tx.SearchSessions(store.SessionQuery{IssuerID: "i", DeviceID: "busy"})
 		if err != nil {
 			return err
 		}
 		if got, want := sessionIDs(list), []string{"busy-newest"}; !reflect.DeepEqual(got, want) {
-			t.Errorf("Sessions of device busy = %q, want %q", got, want)
+			t.Errorf("SearchSessions of device busy = %q, want %q", got, want)
 		}
 		return nil
 	})

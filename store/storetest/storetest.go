@@ -26,7 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SessionCompareAndSwap", testSessionCompareAndSwap},
 		{"SessionConcurrentWriters", testSessionConcurrentWriters},
 		{"DeviceSession", testDeviceSession},
-		{"Sessions", testSessions},
+		{"SessionsByIssuerAndDevice", testSessionsByIssuerAndDevice},
 		{"OpenSessionsExpiredBefore", testOpenSessionsExpiredBefore},
 		{"PurgeEnded", testPurgeEnded},
 		{"Claims", testClaims},

@@ -10,9 +10,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/server"
 	"github.com/tes-project/tes/tsh"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 // ErrNothingCaptured: the baseline has no successful operation to replay.
@@ -27,7 +27,7 @@ type Bare struct {
 	// URL is "http://127.0.0.1:PORT".
 	URL string
 
-	listening *local.Listening
+	listening *node.Listening
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -77,7 +77,7 @@ func StartBare(captured map[string]tsh.Outcome) (*Bare, error) {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Send(s.replies[min(k, len(s.replies)-1)])
 	})
-	l, err := local.Listen(app)
+	l, err := node.Listen(app)
 	if err != nil {
 		return nil, fmt.Errorf("bench: bare server: %w", err)
 	}
@@ -87,7 +87,7 @@ func StartBare(captured map[string]tsh.Outcome) (*Bare, error) {
 // Close stops the server. Later calls return the first call's error.
 func (b *Bare) Close() error {
 	b.closeOnce.Do(func() {
-		b.closeErr = b.listening.Stop()
+		b.closeErr = b.listening.Stop(node.DefaultDrain)
 	})
 	return b.closeErr
 }

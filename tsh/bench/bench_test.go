@@ -5,16 +5,16 @@ import (
 	"testing"
 
 	"github.com/tes-project/tes/felica/card"
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/tsh"
 	"github.com/tes-project/tes/tsh/bench"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 // demoConfig is a small run against an in-process server with the
 // embedded DEMO issuer.
 func demoConfig(t *testing.T) bench.Config {
 	t.Helper()
-	srv, err := local.Start(context.Background(), local.Config{DataDir: t.TempDir(), IssuersDir: t.TempDir() + "/none"})
+	srv, err := node.Start(context.Background(), node.Config{DataDir: t.TempDir(), IssuersDir: t.TempDir() + "/none"})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/tes-project/tes/felica/card"
+	"github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/tsh"
 	"github.com/tes-project/tes/tsh/bench"
-	"github.com/tes-project/tes/tsh/local"
 )
 
 // BenchmarkTopUpInProcess runs what `tes bench --in-process` runs, DEMO
@@ -20,7 +20,7 @@ import (
 func BenchmarkTopUpInProcess(b *testing.B) {
 	for _, devices := range []int{1, 64} {
 		b.Run(fmt.Sprintf("devices=%d", devices), func(b *testing.B) {
-			srv, err := local.Start(context.Background(), local.Config{
+			srv, err := node.Start(context.Background(), node.Config{
 				DataDir: b.TempDir(), IssuersDir: b.TempDir() + "/none",
 				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			})

@@ -1,4 +1,4 @@
-package boltstore
+package sessioncodec_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/store/internal/sessioncodec"
 	"github.com/tes-project/tes/store/storetest"
 )
 
@@ -53,18 +54,18 @@ func TestSessionCodecMatchesJSON(t *testing.T) {
 	for name, s := range codecSamples() {
 		t.Run(name, func(t *testing.T) {
 			want := jsonRoundTrip(t, s)
-			got, err := decodeSession(encodeSession(nil, s))
+			got, err := sessioncodec.Decode(sessioncodec.Encode(nil, s))
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("binary round trip\n%+v\nJSON round trip\n%+v", got, want)
 			}
-			head, err := decodeSessionHead(encodeSession(nil, s))
+			head, err := sessioncodec.DecodeHead(sessioncodec.Encode(nil, s))
 			if err != nil {
 				t.Fatalf("decode head: %v", err)
 			}
-			if h := head.session(s.ID); !reflect.DeepEqual(h, store.Session{ID: s.ID, Revision: want.Revision, IssuerID: want.IssuerID,
+			if h := head.Session(s.ID); !reflect.DeepEqual(h, store.Session{ID: s.ID, Revision: want.Revision, IssuerID: want.IssuerID,
 				DeviceID: want.DeviceID, State: want.State, CreatedAt: want.CreatedAt, ExpiresAt: want.ExpiresAt, PurgeAt: want.PurgeAt,
 				CardID: want.CardID, IDm: want.IDm}) {
 				t.Errorf("head %+v does not match the session", h)
@@ -79,29 +80,29 @@ func TestSessionCodecReadsJSONRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeSession(data)
+	got, err := sessioncodec.Decode(data)
 	if err != nil || !reflect.DeepEqual(got, jsonRoundTrip(t, s)) {
 		t.Errorf("JSON record read as %+v, %v", got, err)
 	}
-	head, err := decodeSessionHead(data)
+	head, err := sessioncodec.DecodeHead(data)
 	if err != nil || head.Revision != s.Revision || !head.CreatedAt.Equal(s.CreatedAt) || head.DeviceID != s.DeviceID {
 		t.Errorf("JSON record head read as %+v, %v", head, err)
 	}
 }
 
 func TestSessionCodecRefusesDamage(t *testing.T) {
-	data := encodeSession(nil, codecSamples()["typical"])
+	data := sessioncodec.Encode(nil, codecSamples()["typical"])
 	for n := range len(data) {
-		if _, err := decodeSession(data[:n]); !errors.Is(err, errCorrupt) {
-			t.Fatalf("record cut to %d of %d bytes: %v, want errCorrupt", n, len(data), err)
+		if _, err := sessioncodec.Decode(data[:n]); !errors.Is(err, sessioncodec.ErrCorrupt) {
+			t.Fatalf("record cut to %d of %d bytes: %v, want sessioncodec.ErrCorrupt", n, len(data), err)
 		}
 	}
-	if _, err := decodeSession(append(data, 0)); !errors.Is(err, errCorrupt) {
-		t.Errorf("record with a trailing byte: %v, want errCorrupt", err)
+	if _, err := sessioncodec.Decode(append(data, 0)); !errors.Is(err, sessioncodec.ErrCorrupt) {
+		t.Errorf("record with a trailing byte: %v, want sessioncodec.ErrCorrupt", err)
 	}
-	other := append([]byte{sessionFormat + 1}, data[1:]...)
-	if _, err := decodeSessionHead(other); !errors.Is(err, errCorrupt) {
-		t.Errorf("unknown format: %v, want errCorrupt", err)
+	other := append([]byte{sessioncodec.Format + 1}, data[1:]...)
+	if _, err := sessioncodec.DecodeHead(other); !errors.Is(err, sessioncodec.ErrCorrupt) {
+		t.Errorf("unknown format: %v, want sessioncodec.ErrCorrupt", err)
 	}
 }
 
@@ -109,19 +110,19 @@ func TestSessionCodecRefusesDamage(t *testing.T) {
 // a record that decodes to the same session.
 func FuzzDecodeSession(f *testing.F) {
 	for _, s := range codecSamples() {
-		f.Add(encodeSession(nil, s))
+		f.Add(sessioncodec.Encode(nil, s))
 	}
-	f.Add([]byte{sessionFormat, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{sessioncodec.Format, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Add([]byte(`{"id":"s","revision":2}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := decodeSession(data)
-		if _, headErr := decodeSessionHead(data); err == nil && headErr != nil {
+		s, err := sessioncodec.Decode(data)
+		if _, headErr := sessioncodec.DecodeHead(data); err == nil && headErr != nil {
 			t.Fatalf("whole record decodes, its head does not: %v", headErr)
 		}
 		if err != nil || (len(data) > 0 && data[0] == '{') {
 			return
 		}
-		again, err := decodeSession(encodeSession(nil, s))
+		again, err := sessioncodec.Decode(sessioncodec.Encode(nil, s))
 		if err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}

@@ -1,0 +1,414 @@
+package sessioncodec
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tes-project/tes/store"
+)
+
+// Sessions are the records every request reads and writes, and their trace
+// grows with each step, so they are stored in a compact binary form rather
+// than JSON: decoding it costs a fraction of JSON's time and garbage, and
+// PutSession reads only the head of the stored record (Head) to check
+// the revision and move the index entries.
+//
+// The form is Format, then the head fields, then the rest, each in
+// the order of Encode. Integers are varints; strings and byte slices
+// are a uvarint length then the bytes, where byte slices and lists store
+// length+1 so that 0 can mean nil; times are time.Time's binary form, which
+// keeps the instant and the zone offset as JSON did. A record that starts
+// with '{' is JSON, as written by earlier versions, and still reads.
+//
+// Format 2 moved CardID into the head and added IDm after it, so that
+// PutSession can release a session's claims from the head alone; format 1
+// records still read (they hold no claims).
+const Format byte = 2
+
+// ErrCorrupt: a stored session record cannot be decoded.
+var ErrCorrupt = errors.New("sessioncodec: corrupt session record")
+
+// Head is what a backend's PutSession needs of the stored session.
+type Head struct {
+	Revision  uint64
+	IssuerID  string
+	DeviceID  string
+	State     store.SessionState
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	PurgeAt   time.Time
+	CardID    string
+	IDm       string
+	format    byte
+}
+
+// Session is the head as a session with id and only the head's fields.
+func (h Head) Session(id string) store.Session {
+	return store.Session{
+		ID: id, Revision: h.Revision, IssuerID: h.IssuerID, DeviceID: h.DeviceID, State: h.State,
+		CreatedAt: h.CreatedAt, ExpiresAt: h.ExpiresAt, PurgeAt: h.PurgeAt, CardID: h.CardID, IDm: h.IDm,
+	}
+}
+
+// Encode appends the stored form of s to dst.
+func Encode(dst []byte, s store.Session) []byte {
+	w := encoder{b: dst}
+	w.b = append(w.b, Format)
+	w.uvarint(s.Revision)
+	w.str(s.IssuerID)
+	w.str(s.DeviceID)
+	w.str(string(s.State))
+	w.time(s.CreatedAt)
+	w.time(s.ExpiresAt)
+	w.time(s.PurgeAt)
+	w.str(s.CardID)
+	w.str(s.IDm)
+
+	w.str(s.ID)
+	w.str(s.ActorID)
+	w.str(s.Endpoint)
+	w.str(s.Operation)
+	w.str(s.PurchaseID)
+	w.str(s.Version)
+	w.str(string(s.EndReason))
+	w.time(s.LastCallAt)
+	w.time(s.EndedAt)
+	w.bytes(omitEmpty(s.FlowState))
+	w.commands(s.Batch)
+	w.varint(int64(s.Steps))
+	w.bytes(omitEmpty(s.LastRequest))
+	w.reply(s.LastReply)
+	w.moneyWrite(s.InFlight)
+	w.count(len(s.Trace), len(s.Trace) == 0)
+	for _, e := range s.Trace {
+		w.time(e.At)
+		w.varint(int64(e.Elapsed))
+		w.str(e.Step)
+		w.commands(e.Responses)
+		w.varint(int64(e.DeviceCode))
+		w.varint(int64(e.DeviceTime))
+		w.count(len(e.Decisions), len(e.Decisions) == 0)
+		for _, d := range e.Decisions {
+			w.str(d)
+		}
+		w.commands(e.Commands)
+		w.varint(int64(e.StatusCode))
+		w.str(e.Message)
+	}
+	return w.b
+}
+
+// Decode reads a whole stored session; the result shares no memory with
+// data.
+func Decode(data []byte) (store.Session, error) {
+	var s store.Session
+	if len(data) > 0 && data[0] == '{' {
+		err := json.Unmarshal(data, &s)
+		return s, err
+	}
+	r := decoder{b: data}
+	h := r.head()
+	s = h.Session("")
+	s.ID = r.str()
+	s.ActorID = r.str()
+	s.Endpoint = r.str()
+	s.Operation = r.str()
+	if h.format == 1 {
+		s.CardID = r.str()
+	}
+	s.PurchaseID = r.str()
+	s.Version = r.str()
+	s.EndReason = store.EndReason(r.str())
+	s.LastCallAt = r.time()
+	s.EndedAt = r.time()
+	s.FlowState = omitEmpty(r.bytes())
+	s.Batch = r.commands()
+	s.Steps = int(r.varint())
+	s.LastRequest = omitEmpty(r.bytes())
+	s.LastReply = r.reply()
+	s.InFlight = r.moneyWrite()
+	if n, ok := r.count(); ok {
+		s.Trace = make([]store.TraceEntry, n)
+		for i := range s.Trace {
+			e := &s.Trace[i]
+			e.At = r.time()
+			e.Elapsed = time.Duration(r.varint())
+			e.Step = r.str()
+			e.Responses = r.commands()
+			e.DeviceCode = int(r.varint())
+			e.DeviceTime = time.Duration(r.varint())
+			if n, ok := r.count(); ok {
+				e.Decisions = make([]string, n)
+				for j := range e.Decisions {
+					e.Decisions[j] = r.str()
+				}
+			}
+			e.Commands = r.commands()
+			e.StatusCode = int(r.varint())
+			e.Message = r.str()
+		}
+	}
+	if r.err == nil && len(r.b) > 0 {
+		r.fail("%d bytes after the record", len(r.b))
+	}
+	if r.err != nil {
+		return store.Session{}, r.err
+	}
+	return s, nil
+}
+
+// DecodeHead reads only the head of a stored session.
+func DecodeHead(data []byte) (Head, error) {
+	if len(data) > 0 && data[0] == '{' {
+		var s store.Session
+		if err := json.Unmarshal(data, &s); err != nil {
+			return Head{}, err
+		}
+		// JSON records predate claims: they hold none.
+		return Head{Revision: s.Revision, IssuerID: s.IssuerID, DeviceID: s.DeviceID, State: s.State,
+			CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, PurgeAt: s.PurgeAt}, nil
+	}
+	r := decoder{b: data}
+	h := r.head()
+	return h, r.err
+}
+
+// omitEmpty stores an empty slice as nil, as JSON's omitempty did.
+func omitEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+type encoder struct{ b []byte }
+
+func (w *encoder) uvarint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
+func (w *encoder) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
+
+func (w *encoder) str(s string) {
+	w.uvarint(uint64(len(s)))
+	w.b = append(w.b, s...)
+}
+
+// bytes stores len+1, or 0 for nil.
+func (w *encoder) bytes(b []byte) {
+	if b == nil {
+		w.uvarint(0)
+		return
+	}
+	w.uvarint(uint64(len(b)) + 1)
+	w.b = append(w.b, b...)
+}
+
+// count stores a list's length+1, or 0 for a nil (or omitted) list.
+func (w *encoder) count(n int, omit bool) {
+	if omit {
+		w.uvarint(0)
+		return
+	}
+	w.uvarint(uint64(n) + 1)
+}
+
+// time stores a length byte, then time.Time's binary form.
+func (w *encoder) time(t time.Time) {
+	mark := len(w.b)
+	w.b = append(w.b, 0)
+	b, err := t.AppendBinary(w.b)
+	if err != nil {
+		// Only offsets that are not whole minutes fail, which no zone of
+		// the tz database has; the instant survives in UTC.
+		b, _ = t.UTC().AppendBinary(w.b)
+	}
+	b[mark] = byte(len(b) - mark - 1)
+	w.b = b
+}
+
+func (w *encoder) commands(cmds []store.Command) {
+	w.count(len(cmds), len(cmds) == 0)
+	for _, c := range cmds {
+		w.str(c.ID)
+		w.bytes(c.Frame)
+	}
+}
+
+func (w *encoder) reply(r store.Reply) {
+	w.varint(int64(r.StatusCode))
+	w.str(r.StatusMessage)
+	w.commands(r.Commands)
+	if r.Balance == nil {
+		w.b = append(w.b, 0)
+	} else {
+		w.b = append(w.b, 1)
+		w.varint(*r.Balance)
+	}
+	w.str(r.CardAccountID)
+}
+
+func (w *encoder) moneyWrite(m *store.MoneyWrite) {
+	if m == nil {
+		w.b = append(w.b, 0)
+		return
+	}
+	w.b = append(w.b, 1)
+	w.str(m.PurchaseID)
+	w.str(m.CardID)
+	w.varint(int64(m.ExpectedCounter))
+}
+
+// decoder reads what encoder wrote. The first failure sticks: later reads
+// return zero values, and err says what went wrong.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (r *decoder) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
+	}
+	r.b = nil
+}
+
+func (r *decoder) head() Head {
+	if len(r.b) == 0 || r.b[0] < 1 || r.b[0] > Format {
+		r.fail("unknown format")
+		return Head{}
+	}
+	h := Head{format: r.b[0]}
+	r.b = r.b[1:]
+	h.Revision = r.uvarint()
+	h.IssuerID = r.str()
+	h.DeviceID = r.str()
+	h.State = store.SessionState(r.str())
+	h.CreatedAt = r.time()
+	h.ExpiresAt = r.time()
+	h.PurgeAt = r.time()
+	if h.format >= 2 {
+		h.CardID = r.str()
+		h.IDm = r.str()
+	}
+	return h
+}
+
+func (r *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("bad varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *decoder) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail("bad varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// take returns the next n bytes, aliasing the record.
+func (r *decoder) take(n uint64) []byte {
+	if n > uint64(len(r.b)) {
+		r.fail("length %d past the end", n)
+		return nil
+	}
+	b := r.b[:n]
+	r.b = r.b[n:]
+	return b
+}
+
+func (r *decoder) str() string { return string(r.take(r.uvarint())) }
+
+func (r *decoder) bytes() []byte {
+	n := r.uvarint()
+	if n == 0 {
+		return nil
+	}
+	return append([]byte{}, r.take(n-1)...)
+}
+
+// count reads a list length; ok is false for a nil or empty list (every
+// list of a session is omitempty in JSON, which read them back as nil).
+// Every element takes at least one byte, which bounds what a corrupt
+// length can allocate.
+func (r *decoder) count() (int, bool) {
+	n := r.uvarint()
+	if n <= 1 {
+		return 0, false
+	}
+	if n-1 > uint64(len(r.b)) {
+		r.fail("list of %d past the end", n-1)
+		return 0, false
+	}
+	return int(n - 1), true
+}
+
+func (r *decoder) time() time.Time {
+	n := r.take(1)
+	if n == nil {
+		return time.Time{}
+	}
+	raw := r.take(uint64(n[0]))
+	var t time.Time
+	if err := t.UnmarshalBinary(raw); err != nil {
+		r.fail("time: %v", err)
+		return time.Time{}
+	}
+	// UnmarshalBinary takes nanoseconds past a second; only what encoder
+	// writes is accepted, so that a record reads back as it was.
+	var buf [16]byte
+	if again, _ := t.AppendBinary(buf[:0]); !bytes.Equal(again, raw) {
+		r.fail("time not in canonical form")
+		return time.Time{}
+	}
+	return t
+}
+
+func (r *decoder) commands() []store.Command {
+	n, ok := r.count()
+	if !ok {
+		return nil
+	}
+	cmds := make([]store.Command, n)
+	for i := range cmds {
+		cmds[i] = store.Command{ID: r.str(), Frame: r.bytes()}
+	}
+	return cmds
+}
+
+func (r *decoder) reply() store.Reply {
+	rep := store.Reply{StatusCode: int(r.varint()), StatusMessage: r.str(), Commands: r.commands()}
+	if r.flag() {
+		v := r.varint()
+		rep.Balance = &v
+	}
+	rep.CardAccountID = r.str()
+	return rep
+}
+
+func (r *decoder) moneyWrite() *store.MoneyWrite {
+	if !r.flag() {
+		return nil
+	}
+	return &store.MoneyWrite{PurchaseID: r.str(), CardID: r.str(), ExpectedCounter: int(r.varint())}
+}
+
+func (r *decoder) flag() bool {
+	b := r.take(1)
+	if b == nil {
+		return false
+	}
+	if b[0] > 1 {
+		r.fail("flag %d", b[0])
+	}
+	return b[0] == 1
+}

@@ -1,0 +1,9 @@
+// Package sessioncodec is the stored form of a store.Session shared by the
+// backends: a compact binary record (the format is described beside
+// Format) whose head — revision, issuer, device, state, the indexed times,
+// card and IDm — decodes alone.
+//
+// It is internal to package store: the form is the backends' business,
+// not the engine's. It is not a wire format and carries no versioning
+// beyond its first byte.
+package sessioncodec

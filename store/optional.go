@@ -1,0 +1,25 @@
+package store
+
+import "context"
+
+// Interfaces a backend may implement beyond Store and Tx. Callers find
+// them with a type assertion and do without when they are absent.
+
+// Pinger is a Store that can tell, without a transaction, whether its
+// database answers (pgstore: one round trip on a pooled connection). The
+// server's /readyz uses it; a Store without it is probed with an empty
+// View.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Locker is a Tx of a store that several processes share (pgstore). TryLock
+// takes the lock called name until the transaction ends, committed or not,
+// and reports whether it did: false, at once, when a transaction of this
+// or another process holds it. Work that must run on one process at a time
+// (the sweeps) takes it first and skips its turn on false. A Tx without
+// it belongs to a store that one process opens, where the lock is always
+// free.
+type Locker interface {
+	TryLock(name string) (bool, error)
+}

@@ -1,0 +1,183 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tes-project/tes/store"
+)
+
+// tx is a store.Tx over one PostgreSQL transaction. Like the pgx.Tx it
+// wraps, it belongs to the goroutine running the closure; every statement
+// takes the context of the View or Update that made it.
+type tx struct {
+	ctx      context.Context
+	ptx      pgx.Tx
+	writable bool
+	done     bool  // set when the closure returned; every method then fails
+	failed   error // the first statement that failed: the transaction is aborted
+}
+
+var (
+	_ store.Tx     = (*tx)(nil)
+	_ store.Locker = (*tx)(nil)
+)
+
+// usable reports why the transaction cannot serve op, if it cannot.
+func (t *tx) usable(op string) error {
+	if t.done {
+		return fmt.Errorf("pgstore: %s: %w", op, ErrTxDone)
+	}
+	if t.failed != nil {
+		return fmt.Errorf("pgstore: %s: an earlier statement failed, the transaction is aborted: %w", op, t.failed)
+	}
+	return nil
+}
+
+// writableFor reports why the transaction cannot serve the write op, if
+// it cannot.
+func (t *tx) writableFor(op string) error {
+	if err := t.usable(op); err != nil {
+		return err
+	}
+	if !t.writable {
+		return fmt.Errorf("pgstore: %s: %w", op, store.ErrReadOnly)
+	}
+	return nil
+}
+
+// note remembers the first database error of the transaction.
+func (t *tx) note(err error) error {
+	if err != nil && t.failed == nil && !errors.Is(err, pgx.ErrNoRows) {
+		t.failed = err
+	}
+	return err
+}
+
+func (t *tx) exec(op, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := t.ptx.Exec(t.ctx, sql, args...)
+	if err != nil {
+		return tag, fmt.Errorf("pgstore: %s: %w", op, t.note(err))
+	}
+	return tag, nil
+}
+
+// scanOne runs a query of one row into dest and reports whether there
+// was a row.
+func (t *tx) scanOne(op, sql string, args []any, dest ...any) (bool, error) {
+	err := t.ptx.QueryRow(t.ctx, sql, args...).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("pgstore: %s: %w", op, t.note(err))
+	}
+	return true, nil
+}
+
+// bodies runs a query whose rows are one bytea each and returns them.
+func (t *tx) bodies(op, sql string, args ...any) ([][]byte, error) {
+	rows, err := t.ptx.Query(t.ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %s: %w", op, t.note(err))
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %s: %w", op, t.note(err))
+	}
+	return list, nil
+}
+
+// getJSON decodes the body a query of one row returns into v and reports
+// whether there was one.
+func (t *tx) getJSON(op, sql string, args []any, v any) (bool, error) {
+	var body []byte
+	found, err := t.scanOne(op, sql, args, &body)
+	if err != nil || !found {
+		return found, err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return true, fmt.Errorf("pgstore: %s: decode: %w", op, err)
+	}
+	return true, nil
+}
+
+// TryLock takes the transaction-scoped advisory lock named name, without
+// waiting (store.Locker).
+func (t *tx) TryLock(name string) (bool, error) {
+	if err := t.usable("TryLock"); err != nil {
+		return false, err
+	}
+	var got bool
+	if _, err := t.scanOne("TryLock", "SELECT pg_try_advisory_xact_lock($1)", []any{lockKey(name)}, &got); err != nil {
+		return false, err
+	}
+	return got, nil
+}
+
+// lockKey is the advisory lock key of a lock name.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("tes/pgstore/lock\x00" + name))
+	return int64(h.Sum64())
+}
+
+// checkID validates one key: non-empty, without NUL, valid UTF-8 (a
+// PostgreSQL text refuses the last two).
+func checkID(field, id string) error {
+	if id == "" {
+		return fmt.Errorf("pgstore: %s is empty: %w", field, store.ErrInvalid)
+	}
+	return checkText(field, id)
+}
+
+// checkText validates a string a text column keeps: without NUL, valid
+// UTF-8.
+func checkText(field, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("pgstore: %s contains a NUL byte: %w", field, store.ErrInvalid)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("pgstore: %s is not valid UTF-8: %w", field, store.ErrInvalid)
+	}
+	return nil
+}
+
+// checkIDs validates field/id pairs in order and returns the first failure.
+func checkIDs(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := checkID(pairs[i], pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkLimit(limit int) error {
+	if limit < 0 {
+		return fmt.Errorf("pgstore: limit %d is negative: %w", limit, store.ErrInvalid)
+	}
+	return nil
+}
+
+// limitArg is a LIMIT parameter: NULL (no limit) for 0.
+func limitArg(limit int) any {
+	if limit == 0 {
+		return nil
+	}
+	return int64(limit)
+}
+
+// nanos is what a timestamptz drops of t: the nanoseconds below the
+// microsecond, stored beside it so that (at, at_ns) orders as t does.
+// pgx sends t truncated to the microsecond.
+func nanos(t time.Time) int16 { return int16(t.Nanosecond() % 1000) }
