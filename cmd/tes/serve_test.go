@@ -155,7 +155,7 @@ func TestServeLifecycle(t *testing.T) {
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&issuers)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || len(issuers) != 1 || issuers[0].IssuerID != "DEMO" || issuers[0].Version == "" || issuers[0].Error != "" {
+	if resp.StatusCode != 200 || len(issuers) != 2 || issuers[0].IssuerID != "DEMO" || issuers[1].IssuerID != "DEMOAES" || issuers[0].Version == "" || issuers[0].Error != "" {
 		t.Errorf("issuers with the token from TES_ADMIN_TOKEN: HTTP %d %+v", resp.StatusCode, issuers)
 	}
 	if strings.Contains(r.log.String(), "from-env") {
@@ -307,6 +307,9 @@ func TestServeBadUsage(t *testing.T) {
 		{"mistyped issuers", []string{"--issuers", "/nonexistent/issuerz"}, "--issuers /nonexistent/issuerz: stat"},
 		{"issuers a file", []string{"--issuers", "serve_test.go"}, "--issuers serve_test.go: not a folder"},
 		{"no step memory", []string{"--step-memory", "0"}, "--step-memory"},
+		{"mistyped keys", []string{"--keys", "/nonexistent/keyz"}, "--keys /nonexistent/keyz: stat"},
+		{"keys a file", []string{"--keys", "serve_test.go"}, "--keys serve_test.go: not a folder"},
+		{"shared store and keys without a seal key", []string{"--store", "postgres://h/db", "--keys", "."}, "needs --seal-key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
