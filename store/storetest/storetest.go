@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SearchSessionsPaging", testSearchSessionsPaging},
 		{"Purchases", testPurchases},
 		{"Audit", testAudit},
+		{"EachCardAndAccount", testEachCardAndAccount},
 		{"ReaderModeAttempts", testReaderModeAttempts},
 		{"PurgeReaderModeAttempts", testPurgeReaderModeAttempts},
 		{"Blacklist", testBlacklist},
