@@ -57,13 +57,15 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startTes runs `tes serve` on addrs with the repository's issuers and
-// waits until it is ready. The process is killed when the test ends.
-func startTes(t *testing.T, bin string, addrs tesAddrs) *tesProcess {
+// startTes runs `tes serve` on addrs with the repository's issuers (and
+// extra flags, which win) and waits until it is ready. The process is
+// killed when the test ends.
+func startTes(t *testing.T, bin string, addrs tesAddrs, extra ...string) *tesProcess {
 	t.Helper()
 	p := &tesProcess{stderr: &bytes.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "serve", "--addr", addrs.gateway, "--admin-addr", addrs.admin,
-		"--data", addrs.data, "--issuers", issuersDir, "--log-level", "warn")
+	args := append([]string{"serve", "--addr", addrs.gateway, "--admin-addr", addrs.admin,
+		"--data", addrs.data, "--issuers", issuersDir, "--log-level", "warn"}, extra...)
+	p.cmd = exec.Command(bin, args...)
 	// The TES_ variables of the environment would change the flags' meaning.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TES_") {

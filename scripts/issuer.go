@@ -8,6 +8,7 @@ import (
 	"runtime"
 
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/sam"
 )
 
 // version is one loaded issuer version serving Steps. Safe for concurrent
@@ -21,10 +22,12 @@ type version struct {
 	// onError, when set, is told every step failure (ErrScript) the
 	// version itself found; see Registry.RecordRuntimeError.
 	onError func(operation string, err error)
+	// sam serves the sam module and opens secure answers; nil: none.
+	sam sam.SAM
 }
 
-func newVersion(c *compiled, logger *slog.Logger, onError func(operation string, err error)) *version {
-	return &version{c: c, logger: logger, pool: make(chan *runner, 2*runtime.GOMAXPROCS(0)), onError: onError}
+func newVersion(c *compiled, logger *slog.Logger, onError func(operation string, err error), s sam.SAM) *version {
+	return &version{c: c, logger: logger, pool: make(chan *runner, 2*runtime.GOMAXPROCS(0)), onError: onError, sam: s}
 }
 
 var _ flow.Issuer = (*version)(nil)
@@ -62,7 +65,7 @@ func (v *version) take() (*runner, error) {
 	case r := <-v.pool:
 		return r, nil
 	default:
-		r, err := newRunner(v.c, v.logger)
+		r, err := newRunner(v.c, v.logger, v.sam)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrScript, err)
 		}
@@ -120,8 +123,20 @@ func (v *version) step(ctx context.Context, in flow.Input) (res flow.Result, err
 		if cur = fl.steps[st.Step]; cur == nil {
 			return flow.Result{}, fmt.Errorf("%w: no step %q in %s", ErrState, st.Step, fl.file)
 		}
-		if resp, err = decodeAnswers(st, in.Responses, v.c.framing); err != nil {
+		var cont []byte
+		resp, res.Decisions, cont, err = decodeAnswers(st, in.Responses, v.c.framing, &secureSide{ctx: ctx, sam: v.sam})
+		if err != nil {
 			return flow.Result{}, err
+		}
+		if cont != nil {
+			// sam.auth goes on: Authentication2 v2, in the same step.
+			d := st.Batch[0]
+			st.Batch = []cmdDesc{{Label: d.Label, Kind: kindAuth2}}
+			res.Step, res.Commands, res.IDm = cur.name, [][]byte{cont}, st.IDm
+			if res.State, err = st.encode(); err != nil {
+				return flow.Result{}, err
+			}
+			return res, nil
 		}
 		fresh = false
 	}
@@ -149,6 +164,7 @@ func (v *version) step(ctx context.Context, in flow.Input) (res flow.Result, err
 		ctx:     ctx,
 		in:      &in,
 		st:      st,
+		issuer:  v.c.issuer,
 		framing: v.c.framing,
 		system:  v.c.man.SystemCode,
 		facts:   &facts{ctx: ctx, in: &in, st: st, settings: v.c.man.Settings},
@@ -178,6 +194,12 @@ func (v *version) step(ctx context.Context, in flow.Input) (res flow.Result, err
 				if err := r.callStep(r.steps[cur.key].run, nil, fl.file, cur.name); err != nil {
 					return flow.Result{}, err
 				}
+			}
+			res.Decisions = append(res.Decisions, call.notes...)
+			call.notes = nil
+			if len(call.batch) == 0 && len(call.immediate) > 0 {
+				// Commands that could not be sent are answered at once.
+				resp, call.immediate = call.immediate, nil
 			}
 			if len(call.batch) > 0 {
 				st.Step, st.Batch = cur.name, call.descs

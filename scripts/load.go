@@ -126,7 +126,7 @@ func compileIssuer(issuer string, files map[string][]byte, logger *slog.Logger) 
 	if len(ps.list) > 0 {
 		return nil, ps.list
 	}
-	probe, err := newRunner(c, logger)
+	probe, err := newRunner(c, logger, nil)
 	if err != nil {
 		var ce *chunkError
 		if errors.As(err, &ce) {

@@ -18,12 +18,14 @@ import (
 func (r *runner) openModules() {
 	L := r.L
 	module(L, "felica", map[string]lua.LGFunction{
-		"polling":         r.luaPolling,
-		"read":            r.luaRead,
-		"write":           r.luaWrite,
-		"request_service": r.luaRequestService,
-		"raw":             r.luaRaw,
+		"polling":            r.luaPolling,
+		"read":               r.luaRead,
+		"write":              r.luaWrite,
+		"request_service":    r.luaRequestService,
+		"request_service_v2": r.luaRequestServiceV2,
+		"raw":                r.luaRaw,
 	})
+	r.openSAM()
 	module(L, "bin", binFuncs)
 	effects := map[string]lua.LGFunction{}
 	for name, kind := range effectNames {
@@ -89,6 +91,9 @@ func (r *runner) addCommand(L *lua.LState, opts *lua.LTable, kind, idm string, f
 	label := optString(L, opts, "as", kind)
 	if err != nil {
 		L.RaiseError("felica.%s: %v", kind, err)
+	}
+	if len(c.immediate) > 0 || (len(c.descs) > 0 && c.descs[0].Kind == kindAuth) {
+		L.RaiseError("felica.%s: sam.auth takes a batch of its own", kind)
 	}
 	if len(c.batch) >= maxBatch {
 		L.RaiseError("felica.%s: a batch holds at most %d commands", kind, maxBatch)
@@ -199,6 +204,24 @@ func (r *runner) luaRequestService(L *lua.LState) int {
 	}
 	frame, err := felica.RequestServiceCommand{IDm: idm, Nodes: nodes}.Append(nil, r.current().framing)
 	return r.addCommand(L, opts, kindRequestService, idmHex, frame, err)
+}
+
+// luaRequestServiceV2 is felica.request_service_v2{as, idm, nodes}: the
+// card's AES key versions of the nodes (FFFF: no such node), which sam.auth
+// then takes by default.
+func (r *runner) luaRequestServiceV2(L *lua.LState) int {
+	opts := L.CheckTable(1)
+	idm, idmHex := r.cardIDm(L, opts, kindRequestServiceV2)
+	nodes := nodeCodes(L, opts, "felica.request_service_v2", "nodes")
+	frame, err := felica.RequestServiceV2Command{IDm: idm, Nodes: nodes}.Append(nil, r.current().framing)
+	r.addCommand(L, opts, kindRequestServiceV2, idmHex, frame, err)
+	c := r.current()
+	d := &c.descs[len(c.descs)-1]
+	d.Nodes = make([]uint16, len(nodes))
+	for i, n := range nodes {
+		d.Nodes[i] = uint16(n)
+	}
+	return 0
 }
 
 func (r *runner) luaRaw(L *lua.LState) int {

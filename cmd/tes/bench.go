@@ -49,8 +49,8 @@ func benchFlags(cfg *benchConfig) *flag.FlagSet {
 	fs.IntVar(&cfg.count, "count", 0, "stop after this many operations, shared equally by the devices (0: until --duration)")
 	fs.Int64Var(&cfg.amount, "amount", 1, "amount of each TOPUP or REFUND, yen")
 	fs.StringVar(&cfg.issuer, "issuer", "DEMO", "issuerId")
-	fs.StringVar(&cfg.cardImage, "card-image", "demo", `card catalogue: a JSON file in the format of cards/demo.json, or "demo"`)
-	fs.StringVar(&cfg.card, "card", simPhoneCard, "sample phone card (IDm or label) that every device gets a copy of")
+	fs.StringVar(&cfg.cardImage, "card-image", "", `card catalogue: a JSON file in the format of cards/demo.json, or "demo" or "demo-aes" (default: "demo-aes" for --issuer DEMOAES, else "demo")`)
+	fs.StringVar(&cfg.card, "card", "", "sample phone card (IDm or label) that every device gets a copy of (default: "+simPhoneCard+", "+benchAESPhoneCard+" for DEMOAES)")
 	fs.StringVar(&cfg.physical, "physical-card", simPhysicalCard, "sample physical card (IDm or label) for READER_MODE")
 	fs.BoolVar(&cfg.baseline, "baseline", false, "also run the same load against a bare fiber server in this process that answers captured replies of the real size, and print the ratio")
 	fs.IntVar(&cfg.serverPID, "server-pid", 0, "process id of the server behind --url, to report its resident memory")
@@ -135,6 +135,13 @@ func benchSetup(cfg benchConfig) (bench.Config, error) {
 			}
 		}
 	}
+	cfg.cardImage = defaultImage(cfg.cardImage, cfg.issuer)
+	if cfg.card == "" {
+		cfg.card = simPhoneCard
+		if cfg.cardImage == "demo-aes" {
+			cfg.card = benchAESPhoneCard
+		}
+	}
 	catalog, err := loadCatalog(cfg.cardImage)
 	if err != nil {
 		return bench.Config{}, err
@@ -143,8 +150,10 @@ func benchSetup(cfg benchConfig) (bench.Config, error) {
 	if !ok {
 		return bench.Config{}, fmt.Errorf("no card %q in %s", cfg.card, cfg.cardImage)
 	}
+	// A catalogue without physical cards (demo-aes) serves mixes without
+	// READER_MODE.
 	physical, ok := catalog.Image(cfg.physical)
-	if !ok {
+	if !ok && slices.ContainsFunc(mix, func(s bench.Share) bool { return s.Operation == "READER_MODE" }) {
 		return bench.Config{}, fmt.Errorf("no card %q in %s", cfg.physical, cfg.cardImage)
 	}
 	run := bench.Config{

@@ -80,3 +80,18 @@ func TestBenchJSON(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 }
+
+// TestBenchDEMOAES: the authenticated issuer runs under load on copies of
+// its sample card, with the built-in test keys.
+func TestBenchDEMOAES(t *testing.T) {
+	args := []string{"--in-process", "--issuers", t.TempDir() + "/none", "--issuer", "DEMOAES", "--devices", "2", "--count", "8", "--mix", "TOPUP,READ,REFUND"}
+	var stdout, stderr bytes.Buffer
+	if code := runBench(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, &stderr)
+	}
+	for _, want := range []string{`^tes: [0-9.]+ operations/s, [0-9.]+ round trips/s \(8 operations, `, `^  errors: none$`} {
+		if !regexp.MustCompile(`(?m)` + want).MatchString(stdout.String()) {
+			t.Errorf("no line matches %s in:\n%s", want, &stdout)
+		}
+	}
+}

@@ -18,11 +18,31 @@ import (
 )
 
 // Default cards of tes sim: the DEMO sample phone card with 1000 yen, and
-// the physical card with 3210 yen for reader mode.
+// the physical card with 3210 yen for reader mode; for DEMOAES, its sample
+// card with 1000 yen, and for tes bench (whose copies get other IDms, and so
+// the key store's default individualisation code) the one whose code is
+// that default.
 const (
-	simPhoneCard    = "012E4C7A11223344"
-	simPhysicalCard = "0101120012345678"
+	simPhoneCard      = "012E4C7A11223344"
+	simPhysicalCard   = "0101120012345678"
+	simAESPhoneCard   = "012E4C7A11224401"
+	benchAESPhoneCard = "012E4C7A11224406"
 )
+
+// aesIssuer is the issuer whose cards are the demo-aes catalogue by default.
+const aesIssuer = "DEMOAES"
+
+// defaultImage is --card-image when it was left empty: the built-in
+// catalogue of the issuer's cards.
+func defaultImage(image, issuer string) string {
+	switch {
+	case image != "":
+		return image
+	case issuer == aesIssuer:
+		return "demo-aes"
+	}
+	return "demo"
+}
 
 // simFaults collects repeated --fault flags.
 type simFaults []tsh.Fault
@@ -73,8 +93,8 @@ func simFlags(cfg *simConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.purchase, "purchase", "", "purchaseId (default with --seed for TOPUP and REFUND: a fresh one)")
 	fs.StringVar(&cfg.actor, "actor", "tes-sim", "x-actor-id header")
 	fs.Int64Var(&cfg.amount, "amount", 500, "amount of the purchase that --seed creates, yen")
-	fs.StringVar(&cfg.cardImage, "card-image", "demo", `card catalogue: a JSON file in the format of cards/demo.json, or "demo" for the built-in one`)
-	fs.StringVar(&cfg.card, "card", "", "the card of the catalogue to play, by IDm or label (default: "+simPhoneCard+", or "+simPhysicalCard+" in reader mode)")
+	fs.StringVar(&cfg.cardImage, "card-image", "", `card catalogue: a JSON file in the format of cards/demo.json, or "demo" or "demo-aes" for the built-in ones (default: "demo-aes" for --issuer DEMOAES, else "demo")`)
+	fs.StringVar(&cfg.card, "card", "", "the card of the catalogue to play, by IDm or label (default: "+simPhoneCard+", "+simAESPhoneCard+" for DEMOAES, or "+simPhysicalCard+" in reader mode)")
 	fs.StringVar(&cfg.serviceID, "service-id", "tes sim", "cardContents.cardServiceId in reader mode")
 	fs.BoolVar(&cfg.withoutLEN, "without-len", false, "frames travel without their LEN byte (issuers configured for iOS)")
 	fs.BoolVar(&cfg.seed, "seed", false, "first PUT the card (ACTIVE, its product, the device) and for TOPUP/REFUND the purchase through the admin API")
@@ -103,6 +123,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tes sim: unknown --endpoint %q\n", cfg.endpoint)
 		return exitUsage
 	}
+	cfg.cardImage = defaultImage(cfg.cardImage, cfg.issuer)
 	catalog, err := loadCatalog(cfg.cardImage)
 	if err != nil {
 		fmt.Fprintf(stderr, "tes sim: %v\n", err)
@@ -111,8 +132,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	key := cfg.card
 	if key == "" {
 		key = simPhoneCard
-		if endpoint == flow.EndpointReaderMode {
+		switch {
+		case endpoint == flow.EndpointReaderMode:
 			key = simPhysicalCard
+		case cfg.cardImage == "demo-aes":
+			key = simAESPhoneCard
 		}
 	}
 	img, ok := catalog.Image(key)
@@ -160,8 +184,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // loadCatalog reads --card-image.
 func loadCatalog(source string) (*card.Catalog, error) {
-	if source == "demo" {
+	switch source {
+	case "demo":
 		return card.Demo()
+	case "demo-aes":
+		return card.DemoAES()
 	}
 	return card.LoadFile(source)
 }
