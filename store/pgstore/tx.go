@@ -25,6 +25,42 @@ type tx struct {
 	writable bool
 	done     bool  // set when the closure returned; every method then fails
 	failed   error // the first statement that failed: the transaction is aborted
+	// devices holds the keys of the device locks this transaction took.
+	devices map[int64]bool
+}
+
+// forUpdate is the locking clause of a read by key: in an Update the row
+// read stays locked until the commit, so a concurrent writer of the same
+// record waits and then reads what this one wrote (no lost update); a
+// View locks nothing.
+func (t *tx) forUpdate() string {
+	if t.writable {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// lockDevice takes, in an Update, the transaction lock of the device: the
+// writers of a device's sessions, in every process, take it before they
+// read the device's newest session, so that of two transactions starting
+// the device's operation the second reads what the first committed. A
+// device lock is held until the transaction ends; taking it again is free.
+func (t *tx) lockDevice(issuerID, deviceID string) error {
+	if !t.writable {
+		return nil
+	}
+	key := lockKey("device\x00" + issuerID + "\x00" + deviceID)
+	if t.devices[key] {
+		return nil
+	}
+	if _, err := t.exec("lock the device", "SELECT pg_advisory_xact_lock($1)", key); err != nil {
+		return err
+	}
+	if t.devices == nil {
+		t.devices = map[int64]bool{}
+	}
+	t.devices[key] = true
+	return nil
 }
 
 var (
