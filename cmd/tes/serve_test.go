@@ -61,8 +61,10 @@ func startServe(t *testing.T, args ...string) *running {
 	t.Helper()
 	data := t.TempDir()
 	r := &running{log: &lockedBuffer{}, signals: make(chan os.Signal, 1), exit: make(chan int, 1), dataFile: filepath.Join(data, storeFile)}
-	args = append([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data,
-		"--issuers", filepath.Join(t.TempDir(), "none")}, args...)
+	// No --issuers: a given folder must exist, and ./issuers does not
+	// exist here, so the built-in issuers serve.
+	t.Setenv("TES_ISSUERS", "")
+	args = append([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data}, args...)
 	go func() { r.exit <- runServe(context.Background(), args, io.Discard, r.log, r.signals) }()
 	t.Cleanup(func() {
 		select {
@@ -84,6 +86,7 @@ func startServe(t *testing.T, args ...string) *running {
 		}
 		select {
 		case code := <-r.exit:
+			r.exit <- code // for the cleanup, which would wait for it
 			t.Fatalf("tes serve exited %d:\n%s", code, r.log)
 		case <-time.After(20 * time.Millisecond):
 		}
