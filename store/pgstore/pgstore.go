@@ -217,23 +217,20 @@ func (s *Store) ready(ctx context.Context) error {
 // run runs fn in one transaction and reports whether it failed in a way a
 // new attempt may fix.
 func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn func(store.Tx) error) (retry bool, err error) {
-	ptx, err := s.pool.BeginTx(ctx, opts)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		if s.closed.Load() {
 			return false, fmt.Errorf("pgstore: %s: %w", s.where, store.ErrClosed)
 		}
-		return false, fmt.Errorf("pgstore: begin: %w", err)
+		return false, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	t := &tx{ctx: ctx, ptx: ptx, writable: writable}
-	defer func() {
-		t.done = true
-		if err != nil {
-			// A rollback that fails leaves the connection to the pool to
-			// close; the transaction's error is the one to report.
-			_ = ptx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
+	// A connection left inside a transaction (a failed rollback) is not
+	// idle: the pool closes it instead of reusing it.
+	defer conn.Release()
+	t := &tx{ctx: ctx, conn: conn.Conn(), beginSQL: beginSQL(opts), writable: writable}
+	defer func() { t.done = true }()
 	if err = fn(t); err != nil {
+		_ = t.end(false)
 		// The closure may have turned a failed statement's error into its
 		// own: the statement's tells whether to retry.
 		return retryable(t.failed) || retryable(err), err
@@ -241,12 +238,22 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn f
 	if t.failed != nil {
 		// A statement failed and the closure went on: the transaction is
 		// aborted and cannot commit.
+		_ = t.end(false)
 		return retryable(t.failed), fmt.Errorf("pgstore: the closure ignored a failed statement: %w", t.failed)
 	}
-	if err = ptx.Commit(ctx); err != nil {
+	if err = t.end(true); err != nil {
 		return retryable(err), fmt.Errorf("pgstore: commit: %w", err)
 	}
 	return false, nil
+}
+
+// beginSQL is the BEGIN statement of a transaction with opts.
+func beginSQL(opts pgx.TxOptions) string {
+	sql := "begin isolation level " + string(opts.IsoLevel)
+	if opts.AccessMode != "" {
+		sql += " " + string(opts.AccessMode)
+	}
+	return sql
 }
 
 // retryable reports whether err is a serialization failure or a deadlock:
