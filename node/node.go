@@ -17,6 +17,7 @@ import (
 	"github.com/tes-project/tes/issuers"
 	"github.com/tes-project/tes/scripts"
 	"github.com/tes-project/tes/server"
+	"github.com/tes-project/tes/server/console"
 	"github.com/tes-project/tes/store"
 )
 
@@ -81,6 +82,11 @@ type Config struct {
 
 	Clock  clock.Clock  // nil: the system clock
 	Logger *slog.Logger // nil: discard
+	// LogLevel, when set, is Logger's level, which the admin API changes
+	// at run time (server.Config.LogLevel).
+	LogLevel *slog.LevelVar
+	// Pprof serves net/http/pprof on the admin address (server.Config).
+	Pprof bool
 }
 
 // Node is a running tes: a store, the issuers' flows, the engine, the
@@ -168,8 +174,13 @@ func (n *Node) start(ctx, bg context.Context, cfg Config) error {
 		}
 		n.Registry, n.Flows, catalog = reg, reg, reg
 	}
+	observer, err := server.NewObserver(metrics)
+	if err != nil {
+		return err
+	}
 	n.Engine, err = engine.New(engine.Config{
 		Store: n.Store, Flows: n.Flows, Clock: cfg.Clock, Logger: cfg.Logger, StepMemory: cfg.StepMemory,
+		Observer: observer,
 	})
 	if err != nil {
 		return fmt.Errorf("node: engine: %w", err)
@@ -177,10 +188,14 @@ func (n *Node) start(ctx, bg context.Context, cfg Config) error {
 	n.Server, err = server.New(server.Config{
 		Engine: n.Engine, Store: n.Store, Catalog: catalog, Flows: n.Flows,
 		Clock: cfg.Clock, Logger: cfg.Logger, AdminToken: cfg.AdminToken, Actors: cfg.Actors,
-		Metrics: metrics,
+		Metrics: metrics, LogLevel: cfg.LogLevel, Pprof: cfg.Pprof,
 	})
 	if err != nil {
 		return fmt.Errorf("node: server: %w", err)
+	}
+	// The support staff's console, on the admin address.
+	if err := console.Mount(n.Server.Admin(), n.Server.API(), console.Options{}); err != nil {
+		return fmt.Errorf("node: console: %w", err)
 	}
 
 	if cfg.SweepEvery > 0 {

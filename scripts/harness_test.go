@@ -130,11 +130,12 @@ func (l *ledger) apply(req flow.Request, effects []flow.Effect) {
 
 // outcome is how an operation ended.
 type outcome struct {
-	status  int
-	message string
-	balance *int64
-	effects []flow.Effect
-	steps   int
+	status    int
+	message   string
+	balance   *int64
+	effects   []flow.Effect
+	decisions []string
+	steps     int
 }
 
 // run plays engine and TSH: it runs an operation against a virtual card
@@ -173,6 +174,7 @@ func play(t testing.TB, reg flow.Registry, l *ledger, c *card.Card, endpoint flo
 		out.steps++
 		l.apply(req, res.Effects)
 		out.effects = append(out.effects, res.Effects...)
+		out.decisions = append(out.decisions, res.Decisions...)
 		if len(res.Commands) == 0 {
 			out.status, out.message, out.balance = res.Status, res.Message, res.Balance
 			return out, true

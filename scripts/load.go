@@ -59,16 +59,17 @@ type compiledStep struct {
 
 // transition is one guarded way out of a step.
 type transition struct {
-	when    *vm.Program // nil: always
-	src     string
-	file    string
-	line    int
-	to      *compiledStep
-	target  string
-	final   bool
-	status  int
-	message string
-	balance *vm.Program
+	when     *vm.Program // nil: always
+	operands []operand   // what when reads, for the trace
+	src      string
+	file     string
+	line     int
+	to       *compiledStep
+	target   string
+	final    bool
+	status   int
+	message  string
+	balance  *vm.Program
 }
 
 type operation struct {
@@ -367,7 +368,7 @@ func (c *compiled) buildTransitions(ch *chunk, fl *compiledFlow, cs *compiledSte
 				ps.add(tr.file, tr.line, "step %s: guard %q: %v", cs.name, tr.src, err)
 				continue
 			}
-			tr.when = prog
+			tr.when, tr.operands = prog, operandsOf(prog, Env{})
 			cs.needs |= c.checkUsage(ch, cs, tr.src, usageOf(prog), ps)
 		} else if i < list.Len() {
 			ps.add(ch.file, cs.line, "step %s: next[%d] has no guard, so the transitions after it never run", cs.name, i)

@@ -214,6 +214,9 @@ func (r *runner) luaRaw(L *lua.LState) int {
 // must not build gigabytes.
 const maxLogLine = 4096
 
+// maxLogLines bounds the log() lines one step keeps for its trace and log.
+const maxLogLines = 16
+
 func (r *runner) luaLog(L *lua.LState) int {
 	var b strings.Builder
 	for i := 1; i <= L.GetTop() && b.Len() < maxLogLine; i++ {
@@ -222,7 +225,15 @@ func (r *runner) luaLog(L *lua.LState) int {
 		}
 		b.WriteString(truncate(L.ToStringMeta(L.Get(i)).String(), maxLogLine-b.Len()+len("…")))
 	}
-	r.logger.Debug("flow log", "where", L.Where(1), "message", truncate(b.String(), maxLogLine))
+	line := L.Where(1) + " " + truncate(b.String(), maxLogLine)
+	if r.call == nil {
+		// Top-level code of a file, run when a state is made: no session.
+		r.logger.Debug("flow log", "message", line)
+		return 0
+	}
+	if len(r.call.logs) < maxLogLines {
+		r.call.logs = append(r.call.logs, line)
+	}
 	return 0
 }
 

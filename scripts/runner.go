@@ -82,6 +82,7 @@ type stepCall struct {
 	batch   [][]byte
 	descs   []cmdDesc
 	effects []flow.Effect
+	logs    []string // log() lines, for the trace
 }
 
 // newRunner builds a state and runs the version's libraries and flow files

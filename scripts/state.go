@@ -53,6 +53,19 @@ func decodeState(b []byte) (*state, error) {
 	return &st, nil
 }
 
+// varsJSON is the flow's variables as JSON, for the trace; nil when there
+// are none. Vars hold only what encode stores, so they always marshal.
+func (st *state) varsJSON() []byte {
+	if len(st.Vars) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(st.Vars)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 func (st *state) encode() ([]byte, error) {
 	b, err := json.Marshal(st)
 	if err != nil {

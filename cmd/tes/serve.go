@@ -42,6 +42,7 @@ type serveConfig struct {
 	adminToken                     string
 	tlsCert, tlsKey, clientCA      string
 	actors, logLevel               string
+	pprof                          bool
 	stepMemoryMiB                  uint64
 	// issuersGiven: --issuers or TES_ISSUERS was set, so the folder must
 	// exist (the built-in issuers serve only when neither was).
@@ -60,7 +61,8 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.clientCA, "client-ca", "", "PEM CA certificates; when set the TSH must present a client certificate they sign")
 	fs.StringVar(&cfg.actors, "actors", "", "comma-separated allowlist of x-actor-id values; empty: any")
-	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (card identifiers are masked above debug)")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (card identifiers are masked above debug); PUT /admin/v1/loglevel changes it at run time")
+	fs.BoolVar(&cfg.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the admin address, behind the admin access rule")
 	fs.Uint64Var(&cfg.stepMemoryMiB, "step-memory", 256, "MiB of heap all running flow steps may share beyond the server's own use; past it the longest-running step ends 921")
 	return fs
 }
@@ -87,12 +89,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 		fmt.Fprintf(stderr, "tes serve: %v\n", err)
 		return exitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(ctx, cfg, log, signals); err != nil {
+	levelVar := new(slog.LevelVar)
+	levelVar.Set(level)
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: levelVar, ReplaceAttr: readableDurations}))
+	if err := serve(ctx, cfg, log, levelVar, signals); err != nil {
 		log.Error("tes serve stopped", "error", err.Error())
 		return exitFail
 	}
 	return exitOK
+}
+
+// readableDurations writes durations as Go duration strings ("1.5ms"),
+// not the JSON handler's nanosecond integers.
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 // checkFlags refuses combinations of flags that cannot run.
@@ -157,7 +170,7 @@ const serverMemory = 512 << 20
 
 // serve starts a node (store, issuers, engine, server, sweeper, watch),
 // serves until told to stop, then drains and closes it.
-func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-chan os.Signal) (err error) {
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, level *slog.LevelVar, signals <-chan os.Signal) (err error) {
 	tlsConf, err := cfg.gatewayTLS()
 	if err != nil {
 		return err
@@ -174,13 +187,14 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-cha
 		StoreURL: cfg.storeURL, DataDir: cfg.data, IssuersDir: cfg.issuers, Watch: true, StepMemory: stepMemory,
 		GatewayAddr: cfg.addr, AdminAddr: cfg.adminAddr, GatewayTLS: tlsConf,
 		AdminToken: cfg.adminToken, Actors: cfg.actorList(),
-		SweepEvery: sweepEvery, Drain: drainTimeout, Logger: log,
+		SweepEvery: sweepEvery, Drain: drainTimeout, Logger: log, LogLevel: level, Pprof: cfg.pprof,
 	})
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, n.Close()) }()
-	log.Info("tes serving",
+	build := readBuildInfo()
+	log.Info("tes serving", "version", build.Version, "commit", build.Commit,
 		"gateway", n.GatewayAddr().String(), "admin", n.AdminAddr().String(),
 		"tls", tlsConf != nil, "clientCertificates", cfg.clientCA != "",
 		"adminToken", cfg.adminToken != "", "actorAllowlist", len(cfg.actorList()))
