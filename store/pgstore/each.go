@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tes-project/tes/store"
 )
 
@@ -34,25 +36,27 @@ func (t *tx) EachAccount(issuerID string, fn func(store.Account) error) error {
 // eachBody runs sql and hands each row's JSON body, decoded into a fresh
 // T, to fn; it stops at fn's first error and returns it.
 func eachBody[T any](t *tx, op, sql, issuerID string, fn func(T) error) error {
-	rows, err := t.ptx.Query(t.ctx, sql, issuerID)
-	if err != nil {
-		return fmt.Errorf("pgstore: %s: %w", op, t.note(err))
-	}
-	defer rows.Close()
-	for rows.Next() {
+	var fnErr error // fn's own error, returned as it is
+	_, err := t.query(sql, []any{issuerID}, func(rows pgx.Rows) error {
 		var body []byte
 		if err := rows.Scan(&body); err != nil {
-			return fmt.Errorf("pgstore: %s: %w", op, t.note(err))
+			return err
 		}
 		var rec T
 		if err := json.Unmarshal(body, &rec); err != nil {
-			return fmt.Errorf("pgstore: %s: decode: %w", op, err)
+			fnErr = fmt.Errorf("pgstore: %s: decode: %w", op, err)
+			return fnErr
 		}
 		if err := fn(rec); err != nil {
+			fnErr = err
 			return err
 		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("pgstore: %s: %w", op, t.note(err))
 	}
 	return nil
