@@ -45,6 +45,9 @@ type tesProcess struct {
 // tesAddrs are the addresses a tes keeps across restarts.
 type tesAddrs struct {
 	gateway, admin, data string
+	// store, when set, is a --store URL (data is then unused); issuers,
+	// when set, replaces the repository's issuers folder.
+	store, issuers string
 }
 
 func freeAddr(t *testing.T) string {
@@ -57,13 +60,23 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startTes runs `tes serve` on addrs with the repository's issuers and
-// waits until it is ready. The process is killed when the test ends.
-func startTes(t *testing.T, bin string, addrs tesAddrs) *tesProcess {
+// startTes runs `tes serve` on addrs with the repository's issuers (and
+// extra flags, which win) and waits until it is ready. The process is
+// killed when the test ends.
+func startTes(t *testing.T, bin string, addrs tesAddrs, extra ...string) *tesProcess {
 	t.Helper()
 	p := &tesProcess{stderr: &bytes.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "serve", "--addr", addrs.gateway, "--admin-addr", addrs.admin,
-		"--data", addrs.data, "--issuers", issuersDir, "--log-level", "warn")
+	issuers := issuersDir
+	if addrs.issuers != "" {
+		issuers = addrs.issuers
+	}
+	args := []string{"serve", "--addr", addrs.gateway, "--admin-addr", addrs.admin,
+		"--data", addrs.data, "--issuers", issuers, "--log-level", "warn"}
+	if addrs.store != "" {
+		args = append(args, "--store", addrs.store)
+	}
+	args = append(args, extra...)
+	p.cmd = exec.Command(bin, args...)
 	// The TES_ variables of the environment would change the flags' meaning.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TES_") {

@@ -58,6 +58,7 @@ type stack struct {
 	client     *tsh.Client
 	admin      *tsh.Admin
 	adminURL   string
+	node       *node.Node
 }
 
 func newStack(t *testing.T) *stack {
@@ -78,9 +79,27 @@ func newStackOf(t *testing.T, root string) *stack {
 			t.Errorf("close server: %v", err)
 		}
 	})
-	s.adminURL = srv.AdminURL
+	s.node, s.adminURL = srv, srv.AdminURL
 	s.connect(t, proxy(t, openapitest.New(t), srv.GatewayURL), srv.AdminURL)
 	return s
+}
+
+// twin starts a second node, with an engine of its own, on the stack's
+// store and clock, and returns its gateway's URL (behind the validating
+// proxy): two engines sharing one store, as two processes share a
+// database.
+func (s *stack) twin(t *testing.T) string {
+	t.Helper()
+	srv, err := node.Start(context.Background(), node.Config{Store: s.node.Store, IssuersDir: issuersDir, Clock: s.clock})
+	if err != nil {
+		t.Fatalf("start the twin: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("close the twin: %v", err)
+		}
+	})
+	return proxy(t, openapitest.New(t), srv.GatewayURL)
 }
 
 // connect makes the stack's clients of a gateway (behind the proxy) and an

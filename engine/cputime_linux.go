@@ -7,20 +7,19 @@ import (
 )
 
 // threadCPUClock returns a function that reads the CPU time the calling OS
-// thread has used, from any thread of the process. The caller must hold
-// the thread (runtime.LockOSThread) for as long as the reading means
-// anything. ok is false when the kernel offers no such clock.
-func threadCPUClock() (read func() time.Duration, ok bool) {
+// thread has used, from any thread of the process; it reads -1 when the
+// kernel offers no such clock. The caller must hold the thread
+// (runtime.LockOSThread) for as long as the reading means anything.
+func threadCPUClock() func() time.Duration {
 	// The per-thread CPU clock of thread tid, as glibc's
 	// pthread_getcpuclockid builds it: CPUCLOCK_SCHED with the
 	// per-thread flag, tid complemented and shifted (linux/posix-timers.h).
 	id := int32(^uint32(unix.Gettid())<<3 | 6)
-	read = func() time.Duration {
+	return func() time.Duration {
 		var ts unix.Timespec
 		if err := unix.ClockGettime(id, &ts); err != nil {
 			return -1
 		}
 		return time.Duration(ts.Nano())
 	}
-	return read, read() >= 0
 }

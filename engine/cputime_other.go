@@ -4,6 +4,8 @@ package engine
 
 import "time"
 
-// threadCPUClock has no per-thread CPU clock to offer here: the step limit
-// falls back to wall time.
-func threadCPUClock() (read func() time.Duration, ok bool) { return nil, false }
+// threadCPUClock has no per-thread CPU clock to offer here: it reads -1,
+// and the step limit falls back to wall time.
+func threadCPUClock() func() time.Duration {
+	return func() time.Duration { return -1 }
+}

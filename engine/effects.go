@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tes-project/tes/flow"
@@ -333,4 +334,35 @@ func (l *ledgerChanges) flush() error {
 		}
 	}
 	return nil
+}
+
+// describeEffects renders a step's effects for the trace.
+func describeEffects(effects []flow.Effect) []string {
+	if len(effects) == 0 {
+		return nil
+	}
+	out := make([]string, len(effects))
+	for i, ef := range effects {
+		var b strings.Builder
+		b.WriteString(string(ef.Kind))
+		if ef.PurchaseID != "" {
+			b.WriteString(" purchase " + ef.PurchaseID)
+		}
+		if ef.CardID != "" {
+			b.WriteString(" card " + ef.CardID)
+		}
+		if ef.IDm != "" {
+			b.WriteString(" idm " + ef.IDm)
+		}
+		switch ef.Kind {
+		case flow.WriteSent:
+			fmt.Fprintf(&b, " counter %d", ef.Counter)
+		case flow.RecordBalance, flow.ParkSent, flow.TransferSent:
+			fmt.Fprintf(&b, " balance %d counter %d", ef.Balance, ef.Counter)
+		case flow.ParkCard, flow.CreateAccount:
+			fmt.Fprintf(&b, " balance %d", ef.Balance)
+		}
+		out[i] = b.String()
+	}
+	return out
 }

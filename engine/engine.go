@@ -23,7 +23,7 @@ const (
 	// serverReserve is what the server itself may hold in its heap beyond
 	// its use when the engine starts (requests and replies in flight,
 	// store buffers), on top of the steps' budget.
-	serverReserve = 128 << 20
+	serverReserve = 64 << 20
 	// maxAttempts bounds how often one request re-reads its session after
 	// losing a compare-and-swap before it gives up with 921.
 	maxAttempts = 5

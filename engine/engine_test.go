@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -546,4 +548,40 @@ func TestLogsShowCardIDsAtDebug(t *testing.T) {
 	if !strings.Contains(logs.String(), "cardId="+cardID) {
 		t.Fatalf("debug log lacks the full card id: %s", logs)
 	}
+}
+
+// TestStepsStoppedOverTheMemoryBudget: steps that allocate without end are
+// stopped by the memory guard (921, ErrStepMemory in the log) before the
+// heap passes the budget by much, and the engine goes on serving.
+func TestStepsStoppedOverTheMemoryBudget(t *testing.T) {
+	read := readFlow()
+	hog := func(ctx context.Context, in flow.Input) (flow.Result, error) {
+		if !strings.HasPrefix(in.Request.DeviceID, "HOG-") {
+			return read(ctx, in)
+		}
+		var kept [][]byte
+		for ctx.Err() == nil {
+			kept = append(kept, make([]byte, 1<<20))
+		}
+		return flow.Result{Step: fmt.Sprint(len(kept))}, context.Cause(ctx)
+	}
+	h := newHarness(t, hog, func(c *engine.Config) { c.StepMemory = 16 << 20 })
+	h.issuer.Config.StepTimeout = time.Minute // only the memory guard may stop it
+	var wg sync.WaitGroup
+	replies := make([]engine.Reply, 3)
+	for i := range replies {
+		wg.Go(func() {
+			req := startRequest()
+			req.DeviceID, req.CardID = fmt.Sprintf("HOG-%d", i), fmt.Sprintf("HOG-CARD-%d", i)
+			replies[i] = h.handle(req)
+		})
+	}
+	wg.Wait()
+	for _, r := range replies {
+		wantStatus(t, r, flow.StatusUnexpectedError)
+	}
+	if logs := h.logs.String(); !strings.Contains(logs, "memory budget") {
+		t.Fatalf("log lacks the memory budget: %s", logs)
+	}
+	wantStatus(t, h.handle(startRequest()), flow.StatusOK)
 }

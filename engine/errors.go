@@ -21,6 +21,13 @@ var (
 	// 911 and none of the step's effects are written.
 	ErrEffectRefused = errors.New("engine: effect refused")
 
+	// ErrNotUncertain: ResolvePurchase was asked to settle a purchase that
+	// is not UNCERTAIN.
+	ErrNotUncertain = errors.New("engine: purchase is not UNCERTAIN")
+	// ErrCardBusy: ResolvePurchase was asked to settle a purchase whose card
+	// has an open operation, which may settle it itself.
+	ErrCardBusy = errors.New("engine: an operation is open on the card")
+
 	// ErrContention: the device's session kept changing between reading it
 	// and committing, more often than the engine retries (921).
 	ErrContention = errors.New("engine: session kept changing under the engine")

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"log/slog"
+
+	"github.com/tes-project/tes/flow"
 )
 
 // cardAttr logs a card identifier (cardId, IDm) in full only when the
@@ -37,4 +39,13 @@ func (e *Engine) logFault(ctx context.Context, msg string, c *call, sessionID, v
 		"session", sessionID,
 		"device", c.req.DeviceID,
 		e.cardAttr(ctx, "cardId", c.req.CardID))
+}
+
+// logFlowLines logs the flow's own log() lines of a step at info level,
+// with the session they belong to.
+func (e *Engine) logFlowLines(ctx context.Context, c *call, sessionID string, res flow.Result) {
+	for _, line := range res.Logs {
+		e.log.InfoContext(ctx, "flow log", "message", line, "issuer", c.req.IssuerID,
+			"session", sessionID, "step", res.Step)
+	}
 }

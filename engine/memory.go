@@ -3,7 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
-	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -11,6 +11,12 @@ import (
 
 // heapMetric is the bytes held by heap objects, live or not yet swept.
 const heapMetric = "/memory/classes/heap/objects:bytes"
+
+// memoryLinger is how many idle polls the guard waits for a step before
+// it stops polling: under load steps come and go many times a poll, and
+// starting the poller for each would cost more than the step's own
+// bookkeeping.
+const memoryLinger = 50
 
 // memoryPoll is how often the guard reads the heap while steps run.
 // Reading it costs about a microsecond; a script doubling a string needs
@@ -22,17 +28,20 @@ const memoryPoll = 2 * time.Millisecond
 // flight, plus the budget all running steps share (CONTRACT.md §1.7).
 // gopher-lua cannot account for what one script allocates, so the guard
 // watches the whole heap while any step runs and, when it is over, stops
-// the step that has run longest (the likeliest culprit), waits for it to
-// give its Lua state up, collects, and looks again. A step it stops ends
-// with ErrStepMemory.
+// every running step: it cannot tell which one allocates, and stopping
+// them one at a time let the others grow the heap past twice the limit in
+// a test of four growing tables. Once the stopped steps have given their
+// Lua states up it collects and returns the memory to the system. A step
+// it stops ends with ErrStepMemory.
 type memoryGuard struct {
 	limit uint64
 
 	mu       sync.Mutex // guards the fields below
 	running  []*guardedStep
 	stopping int  // steps stopped that have not returned yet
-	collect  bool // a stopped step returned: collect before judging again
+	collect  bool // stopped steps returned: collect before judging again
 	polling  bool
+	idle     int // polls in a row with no step running
 }
 
 type guardedStep struct {
@@ -91,35 +100,41 @@ func (g *memoryGuard) poll() {
 	}
 }
 
-// check stops the oldest step when the heap is over the limit, and
-// reports whether any step still runs. While a stopped step has not
-// returned, its garbage is still reachable: check waits for it, then
-// collects, before it judges the heap again.
+// check stops every running step when the heap is over the limit, and
+// reports whether any step still runs or is stopping. While a stopped step
+// has not returned its garbage is still reachable: check collects only
+// once they all have.
 func (g *memoryGuard) check() bool {
 	g.mu.Lock()
-	waiting, collect := g.stopping > 0, g.collect
-	g.collect = false
+	waiting, collect := g.stopping > 0, g.collect && g.stopping == 0
+	if collect {
+		g.collect = false
+	}
 	g.mu.Unlock()
 	if collect {
-		runtime.GC()
+		debug.FreeOSMemory() // a collection that also gives the pages back
 	}
 	if heap := heapBytes(); !waiting && heap > g.limit {
 		g.mu.Lock()
-		if len(g.running) > 0 {
-			oldest := g.running[0]
-			g.running = g.running[1:]
-			oldest.stopped = true
-			g.stopping++
-			oldest.stop(fmt.Errorf("%w: the heap reached %d MiB, over the %d MiB that steps share with the server's own use",
+		for _, step := range g.running {
+			step.stopped = true
+			step.stop(fmt.Errorf("%w: the heap reached %d MiB, over the %d MiB that steps share with the server's own use",
 				ErrStepMemory, heap>>20, g.limit>>20))
 		}
+		g.stopping += len(g.running)
+		g.running = g.running[:0]
 		g.mu.Unlock()
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.running) == 0 && g.stopping == 0 {
-		g.polling = false
-		return false
+	if len(g.running) > 0 || g.stopping > 0 || g.collect {
+		g.idle = 0
+		return true
 	}
-	return true
+	g.idle++
+	if g.idle < memoryLinger {
+		return true
+	}
+	g.polling, g.idle = false, 0
+	return false
 }

@@ -50,10 +50,11 @@ func (e *Engine) runAndCommit(ctx context.Context, c *call, iss flow.Issuer, bas
 		e.recordStopped(c.req.IssuerID, base.Operation, now, stepErr)
 		s := base
 		e.record(&s, c, now, finalReply(flow.StatusUnexpectedError),
-			store.TraceEntry{Decisions: []string{"fault: " + stepErr.Error()}})
+			store.TraceEntry{Step: faultStep(base, stepErr), Decisions: []string{"fault: " + stepErr.Error()}})
 		e.end(&s, store.EndFault, now)
 		ch = change{session: s}
 	} else {
+		e.logFlowLines(ctx, c, base.ID, res)
 		ch = e.outcome(c, iss, base, res, now)
 	}
 	ch.mark = mark
@@ -92,7 +93,8 @@ func (e *Engine) outcome(c *call, iss flow.Issuer, base store.Session, res flow.
 		s.IDm = res.IDm
 	}
 	s.InFlight = inFlightAfter(base.InFlight, res.Effects, c.req.CardID)
-	entry := store.TraceEntry{Step: res.Step, Decisions: res.Decisions}
+	entry := store.TraceEntry{Step: res.Step, Decisions: res.Decisions, Effects: describeEffects(res.Effects),
+		Logs: res.Logs, Vars: string(res.Vars)}
 	var reply store.Reply
 	if len(res.Commands) > 0 {
 		// A batch always answers 0: a status only means something when the
@@ -117,7 +119,7 @@ func (e *Engine) outcome(c *call, iss flow.Issuer, base store.Session, res flow.
 		r := base
 		decisions := append(slices.Clone(res.Decisions), "refused: "+reason.Error())
 		e.record(&r, c, now, finalReply(flow.StatusOperationFailed),
-			store.TraceEntry{Step: res.Step, Decisions: decisions})
+			store.TraceEntry{Step: res.Step, Decisions: decisions, Logs: res.Logs, Vars: string(res.Vars)})
 		e.end(&r, store.EndCompleted, now)
 		return r
 	}
@@ -196,6 +198,19 @@ func (e *Engine) runStep(ctx context.Context, iss flow.Issuer, in flow.Input) (f
 	}
 }
 
+// faultStep names the flow step that failed: the one the flow names, else
+// (a step the engine stopped) the one whose answers the step was handling.
+func faultStep(base store.Session, err error) string {
+	var se *flow.StepError
+	if errors.As(err, &se) {
+		return se.Step
+	}
+	if n := len(base.Trace); n > 0 {
+		return base.Trace[n-1].Step
+	}
+	return ""
+}
+
 // recordStopped counts a step the engine stopped (time or memory limit,
 // panic) among its issuer's run-time errors; a step that failed on its own
 // was counted by the flow.
@@ -216,14 +231,14 @@ const wallLimitFactor = 20
 // times limit passed. Call the returned function when the step returns.
 func watchCPU(limit time.Duration, stop context.CancelCauseFunc) (cancel func()) {
 	wallStart := time.Now()
-	read, ok := threadCPUClock()
-	if !ok {
+	read := threadCPUClock()
+	cpuStart := read()
+	if cpuStart < 0 {
 		t := time.AfterFunc(limit, func() {
 			stop(fmt.Errorf("%w: it ran %s", ErrStepTimeout, limit))
 		})
 		return func() { t.Stop() }
 	}
-	cpuStart := read()
 	var t *time.Timer
 	var mu sync.Mutex // guards t against the first check running before it is set
 	check := func() {

@@ -173,9 +173,25 @@ type Result struct {
 	Balance *int64
 	// Effects are applied by the engine with the session, in order.
 	Effects []Effect
+	// Logs are the flow's own log lines of this step, for the trace and
+	// the log.
+	Logs []string
+	// Vars is the flow's variables after the step, as JSON, for the
+	// trace; nil when it has none.
+	Vars []byte
 	// Decisions explain the step (guards tried and their outcome), for the trace.
 	Decisions []string
 }
+
+// StepError is a step's failure, naming the flow step that failed, for the
+// trace. Its message is the wrapped error's.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
 
 // EffectKind names one change the engine knows how to make.
 type EffectKind string

@@ -2,7 +2,8 @@ package issuers
 
 import "embed"
 
-// FS holds the DEMO folder at its root ("DEMO/issuer.yaml", ...).
+// FS holds the DEMO and DEMOAES folders at its root ("DEMO/issuer.yaml",
+// "DEMOAES/issuer.yaml", ...).
 //
-//go:embed DEMO
+//go:embed DEMO DEMOAES
 var FS embed.FS

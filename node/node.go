@@ -15,8 +15,10 @@ import (
 	"github.com/tes-project/tes/engine"
 	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/issuers"
+	"github.com/tes-project/tes/sam"
 	"github.com/tes-project/tes/scripts"
 	"github.com/tes-project/tes/server"
+	"github.com/tes-project/tes/server/console"
 	"github.com/tes-project/tes/store"
 )
 
@@ -58,6 +60,19 @@ type Config struct {
 	// Watch reloads an issuer folder when its files change.
 	Watch bool
 
+	// KeyDir is the issuers' key store (--keys): one <issuerId>.json per
+	// issuer, mode 600 (docs/keys.md). Empty: the built-in DEMOAES TEST
+	// KEYS only. The keys are read again with every reload of the issuers.
+	KeyDir string
+	// SealKeyFile is the key that seals the authenticated sessions' state
+	// in the store (--seal-key). Empty: DataDir/seal.key with the embedded
+	// store, created on the first start; a shared store with a KeyDir
+	// requires it (see sealKey).
+	SealKeyFile string
+	// SAM, when set, is used instead of a software SAM over KeyDir (tests);
+	// KeyDir and SealKeyFile are then unused.
+	SAM sam.SAM
+
 	// GatewayAddr and AdminAddr are the listen addresses of the Device
 	// Gateway API and of the admin API; empty: a free port of 127.0.0.1.
 	GatewayAddr, AdminAddr string
@@ -81,6 +96,11 @@ type Config struct {
 
 	Clock  clock.Clock  // nil: the system clock
 	Logger *slog.Logger // nil: discard
+	// LogLevel, when set, is Logger's level, which the admin API changes
+	// at run time (server.Config.LogLevel).
+	LogLevel *slog.LevelVar
+	// Pprof serves net/http/pprof on the admin address (server.Config).
+	Pprof bool
 }
 
 // Node is a running tes: a store, the issuers' flows, the engine, the
@@ -97,8 +117,11 @@ type Node struct {
 	// Registry is the scripts registry serving Flows; nil when
 	// Config.Flows replaced it.
 	Registry *scripts.Registry
-	Engine   *engine.Engine
-	Server   *server.Server
+	// SAM authenticates to cards for the flows: Config.SAM, or the
+	// software SAM over the key store.
+	SAM    sam.SAM
+	Engine *engine.Engine
+	Server *server.Server
 
 	log      *slog.Logger
 	drain    time.Duration
@@ -159,17 +182,32 @@ func (n *Node) start(ctx, bg context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
+		var keys scripts.KeyReloader
+		n.SAM = cfg.SAM
+		if n.SAM == nil {
+			software, err := openSAM(cfg, cfg.Logger)
+			if err != nil {
+				return err
+			}
+			n.SAM, keys = software, software
+		}
 		reg, err := scripts.Open(ctx, scripts.Config{
 			Dir: cfg.IssuersDir, Embedded: cfg.Embedded, Store: n.Store,
 			Clock: cfg.Clock, Logger: cfg.Logger, OnReload: countReload,
+			SAM: n.SAM, Keys: keys,
 		})
 		if err != nil {
 			return fmt.Errorf("node: load issuers: %w", err)
 		}
 		n.Registry, n.Flows, catalog = reg, reg, reg
 	}
+	observer, err := server.NewObserver(metrics)
+	if err != nil {
+		return err
+	}
 	n.Engine, err = engine.New(engine.Config{
 		Store: n.Store, Flows: n.Flows, Clock: cfg.Clock, Logger: cfg.Logger, StepMemory: cfg.StepMemory,
+		Observer: observer,
 	})
 	if err != nil {
 		return fmt.Errorf("node: engine: %w", err)
@@ -177,10 +215,14 @@ func (n *Node) start(ctx, bg context.Context, cfg Config) error {
 	n.Server, err = server.New(server.Config{
 		Engine: n.Engine, Store: n.Store, Catalog: catalog, Flows: n.Flows,
 		Clock: cfg.Clock, Logger: cfg.Logger, AdminToken: cfg.AdminToken, Actors: cfg.Actors,
-		Metrics: metrics,
+		Metrics: metrics, LogLevel: cfg.LogLevel, Pprof: cfg.Pprof,
 	})
 	if err != nil {
 		return fmt.Errorf("node: server: %w", err)
+	}
+	// The support staff's console, on the admin address.
+	if err := console.Mount(n.Server.Admin(), n.Server.API(), console.Options{}); err != nil {
+		return fmt.Errorf("node: console: %w", err)
 	}
 
 	if cfg.SweepEvery > 0 {

@@ -197,8 +197,16 @@ func compare(n int, call Call, res flow.Result, stepErr error, framing felica.Fr
 	}
 	if !slices.Equal(res.Decisions, recDecisions) {
 		mark(DecisionsDiffer)
-		rec = append(rec, prefixed("decided ", recDecisions)...)
-		now = append(now, prefixed("decided ", res.Decisions)...)
+		k := 0 // the decisions both made alike are not repeated
+		for k < len(res.Decisions) && k < len(recDecisions) && res.Decisions[k] == recDecisions[k] {
+			k++
+		}
+		if k > 0 {
+			same := fmt.Sprintf("(%d decisions alike)", k)
+			rec, now = append(rec, same), append(now, same)
+		}
+		rec = append(rec, prefixed("decided ", recDecisions[k:])...)
+		now = append(now, prefixed("decided ", res.Decisions[k:])...)
 	}
 	if res.Step != call.Step {
 		mark(StepDiffers)

@@ -43,8 +43,10 @@
 // keys that are published for DEMOAES would be public. A separate file can be
 // rotated on its own and given to every instance that must open the same states.
 // Without one, the SAM draws a random key at start: states then do not survive a
-// restart, which costs a new authentication and nothing else (the card's session
-// does not survive a long pause either).
+// restart. tes serve never leaves it at that when it can help it: the node
+// assembler reads --seal-key, else keeps DATA/seal.key beside the embedded store
+// (created on the first start), so that a restart resumes an authenticated
+// session; a shared store with a key store requires --seal-key (docs/keys.md).
 //
 // # Caveats
 //

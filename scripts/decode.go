@@ -13,29 +13,58 @@ const (
 	kindWrite          = "write"
 	kindRequestService = "request_service"
 	kindRaw            = "raw"
+	// The Request Service v2 command and the secure commands (secure.go).
+	kindRequestServiceV2 = "request_service_v2"
+	kindAuth             = "auth"  // Authentication1 v2, then (internally) 2
+	kindAuth2            = "auth2" // Authentication2 v2; its Response says auth
+	kindReadV2           = "read_v2"
+	kindWriteV2          = "write_v2"
 )
 
 // decodeAnswers decodes the device's answers to the batch st sent. A
 // missing or empty answer is a Response with Answered false; a frame that
 // does not parse is Valid false with the reason in Error. The first valid
-// Polling answer becomes the session's card.
-func decodeAnswers(st *state, answers [][]byte, f felica.Framing) (map[string]Response, error) {
+// Polling answer becomes the session's card. Answers to secure commands are
+// checked and opened by sec (secure.go), which may also return the
+// Authentication2 v2 command that continues a sam.auth; notes are what the
+// trace shows of them.
+func decodeAnswers(st *state, answers [][]byte, f felica.Framing, sec *secureSide) (out map[string]Response, notes []string, cont []byte, err error) {
 	if len(answers) > len(st.Batch) {
-		return nil, fmt.Errorf("%w: %d answers to a batch of %d", ErrState, len(answers), len(st.Batch))
+		return nil, nil, nil, fmt.Errorf("%w: %d answers to a batch of %d", ErrState, len(answers), len(st.Batch))
 	}
-	out := make(map[string]Response, len(st.Batch))
+	out = make(map[string]Response, len(st.Batch))
 	for i, d := range st.Batch {
 		var frame []byte
 		if i < len(answers) {
 			frame = answers[i]
 		}
-		r := decodeAnswer(d, frame, f)
+		var r Response
+		switch d.Kind {
+		case kindAuth, kindAuth2, kindReadV2, kindWriteV2:
+			var note string
+			if r, note, cont, err = sec.decode(st, d, frame); err != nil {
+				return nil, nil, nil, err
+			}
+			if note != "" {
+				notes = append(notes, note)
+			}
+		default:
+			r = decodeAnswer(d, frame, f)
+		}
 		if r.Kind == kindPolling && r.Valid && st.IDm == "" {
 			st.IDm, st.PMm = r.IDm, r.PMm
 		}
+		if r.Kind == kindRequestServiceV2 && r.OK && len(r.KeyVersions) == len(d.Nodes) {
+			if st.KeyVersions == nil {
+				st.KeyVersions = make(map[uint16]uint16, len(d.Nodes))
+			}
+			for i, n := range d.Nodes {
+				st.KeyVersions[n] = uint16(r.KeyVersions[i])
+			}
+		}
 		out[d.Label] = r
 	}
-	return out, nil
+	return out, notes, cont, nil
 }
 
 func decodeAnswer(d cmdDesc, frame []byte, f felica.Framing) Response {
@@ -79,6 +108,15 @@ func decodeAnswer(d cmdDesc, frame []byte, f felica.Framing) Response {
 			r.IDm, r.OK = p.IDm.String(), true
 			r.KeyVersions = make([]int, len(p.KeyVersions))
 			for i, v := range p.KeyVersions {
+				r.KeyVersions[i] = int(v)
+			}
+		}
+	case kindRequestServiceV2:
+		var p felica.RequestServiceV2Response
+		if p, err = felica.ParseRequestServiceV2Response(frame, f, idm); err == nil {
+			r.IDm, r.SF1, r.SF2, r.OK = p.IDm.String(), int(p.Status.SF1), int(p.Status.SF2), p.Status.OK()
+			r.KeyVersions = make([]int, len(p.AESKeyVersions))
+			for i, v := range p.AESKeyVersions {
 				r.KeyVersions[i] = int(v)
 			}
 		}

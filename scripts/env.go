@@ -35,7 +35,9 @@ type Env struct {
 
 // Response is one decoded answer of a batch.
 type Response struct {
-	Kind string `expr:"kind"` // polling, read, write, request_service, raw
+	// polling, read, write, request_service, request_service_v2, raw,
+	// auth, read_v2, write_v2
+	Kind string `expr:"kind"`
 	// Answered: the device got a frame back.
 	Answered bool `expr:"answered"`
 	// Valid: the frame parsed as the answer to its command.
@@ -51,6 +53,14 @@ type Response struct {
 	Blocks      [][]byte `expr:"blocks"`
 	KeyVersions []int    `expr:"keyVersions"`
 	Raw         []byte   `expr:"raw"`
+	// NotAuthentic: an answer to a secure command (sam.auth, sam.read,
+	// sam.write) came back but did not authenticate (a wrong challenge, a
+	// bad MAC, a stale transaction number). Such an answer is no answer:
+	// Answered is false and nothing it says is kept.
+	NotAuthentic bool `expr:"notAuthentic"`
+	// KeyUnknown: sam.auth could not begin because the key store holds no
+	// key for a node at the card's key version; nothing was sent.
+	KeyUnknown bool `expr:"keyUnknown"`
 }
 
 // RequestFacts is what the TSH asked.

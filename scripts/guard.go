@@ -18,6 +18,7 @@ type guardKind int
 const (
 	guardBool guardKind = iota
 	guardInt
+	guardAny // an operand of a guard, shown in the trace
 )
 
 // compileExpr compiles src against env with the helper table; a panic in
@@ -29,9 +30,10 @@ func compileExpr(src string, env any, kind guardKind) (prog *vm.Program, err err
 		}
 	}()
 	opts := append(helperOptions(), expr.Env(env), expr.MaxNodes(maxGuardNodes))
-	if kind == guardBool {
+	switch kind {
+	case guardBool:
 		opts = append(opts, expr.AsBool())
-	} else {
+	case guardInt:
 		opts = append(opts, expr.AsInt())
 	}
 	prog, err = expr.Compile(src, opts...)

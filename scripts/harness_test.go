@@ -135,6 +135,8 @@ type outcome struct {
 	balance *int64
 	effects []flow.Effect
 	steps   int
+	// decisions are the steps' trace lines, in order.
+	decisions []string
 }
 
 // run plays engine and TSH: it runs an operation against a virtual card
@@ -153,16 +155,22 @@ func run(t testing.TB, reg flow.Registry, l *ledger, c *card.Card, endpoint flow
 // after sending it, and the operation ended without a status (ended false).
 func play(t testing.TB, reg flow.Registry, l *ledger, c *card.Card, endpoint flow.Endpoint, operation string, req flow.Request, steps int) (outcome, bool) {
 	t.Helper()
+	req.IssuerID = "DEMO"
+	return playIssuer(t, reg, l, c, endpoint, operation, req, steps)
+}
+
+// playIssuer is play for the issuer req.IssuerID.
+func playIssuer(t testing.TB, reg flow.Registry, l *ledger, c *card.Card, endpoint flow.Endpoint, operation string, req flow.Request, steps int) (outcome, bool) {
+	t.Helper()
 	ctx := context.Background()
-	iss, ok := reg.Current("DEMO")
+	iss, ok := reg.Current(req.IssuerID)
 	if !ok {
-		t.Fatal("DEMO not loaded")
+		t.Fatalf("%s not loaded", req.IssuerID)
 	}
 	op, ok := iss.Resolve(endpoint, operation, req.PurchaseID != "")
 	if !ok {
 		t.Fatalf("operation %q not offered on %s", operation, endpoint)
 	}
-	req.IssuerID = "DEMO"
 	in := flow.Input{Endpoint: endpoint, Operation: op, Request: req, Ledger: l, Now: now}
 	var out outcome
 	for range steps {
@@ -173,6 +181,7 @@ func play(t testing.TB, reg flow.Registry, l *ledger, c *card.Card, endpoint flo
 		out.steps++
 		l.apply(req, res.Effects)
 		out.effects = append(out.effects, res.Effects...)
+		out.decisions = append(out.decisions, res.Decisions...)
 		if len(res.Commands) == 0 {
 			out.status, out.message, out.balance = res.Status, res.Message, res.Balance
 			return out, true

@@ -8,6 +8,7 @@ import (
 	"runtime"
 
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/sam"
 )
 
 // version is one loaded issuer version serving Steps. Safe for concurrent
@@ -21,10 +22,12 @@ type version struct {
 	// onError, when set, is told every step failure (ErrScript) the
 	// version itself found; see Registry.RecordRuntimeError.
 	onError func(operation string, err error)
+	// sam serves the sam module and opens secure answers; nil: none.
+	sam sam.SAM
 }
 
-func newVersion(c *compiled, logger *slog.Logger, onError func(operation string, err error)) *version {
-	return &version{c: c, logger: logger, pool: make(chan *runner, 2*runtime.GOMAXPROCS(0)), onError: onError}
+func newVersion(c *compiled, logger *slog.Logger, onError func(operation string, err error), s sam.SAM) *version {
+	return &version{c: c, logger: logger, pool: make(chan *runner, 2*runtime.GOMAXPROCS(0)), onError: onError, sam: s}
 }
 
 var _ flow.Issuer = (*version)(nil)
@@ -62,7 +65,7 @@ func (v *version) take() (*runner, error) {
 	case r := <-v.pool:
 		return r, nil
 	default:
-		r, err := newRunner(v.c, v.logger)
+		r, err := newRunner(v.c, v.logger, v.sam)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrScript, err)
 		}
@@ -107,6 +110,11 @@ func (v *version) step(ctx context.Context, in flow.Input) (res flow.Result, err
 	fl := op.flow
 	st := &state{Step: fl.start.name}
 	cur, fresh := fl.start, true
+	defer func() {
+		if err != nil && cur != nil {
+			err = &flow.StepError{Step: cur.name, Err: err}
+		}
+	}()
 	var resp map[string]Response
 	if len(in.State) > 0 {
 		if st, err = decodeState(in.State); err != nil {
@@ -115,8 +123,20 @@ func (v *version) step(ctx context.Context, in flow.Input) (res flow.Result, err
 		if cur = fl.steps[st.Step]; cur == nil {
 			return flow.Result{}, fmt.Errorf("%w: no step %q in %s", ErrState, st.Step, fl.file)
 		}
-		if resp, err = decodeAnswers(st, in.Responses, v.c.framing); err != nil {
+		var cont []byte
+		resp, res.Decisions, cont, err = decodeAnswers(st, in.Responses, v.c.framing, &secureSide{ctx: ctx, sam: v.sam})
+		if err != nil {
 			return flow.Result{}, err
+		}
+		if cont != nil {
+			// sam.auth goes on: Authentication2 v2, in the same step.
+			d := st.Batch[0]
+			st.Batch = []cmdDesc{{Label: d.Label, Kind: kindAuth2}}
+			res.Step, res.Commands, res.IDm = cur.name, [][]byte{cont}, st.IDm
+			if res.State, err = st.encode(); err != nil {
+				return flow.Result{}, err
+			}
+			return res, nil
 		}
 		fresh = false
 	}
@@ -128,26 +148,26 @@ func (v *version) step(ctx context.Context, in flow.Input) (res flow.Result, err
 	// context once it used its StepTimeout of CPU (a wall clock here would
 	// fail sound flows on a busy machine). A caller without a deadline
 	// gets none.
-	stepCtx := ctx
 	healthy := false
 	defer func() {
 		r.L.RemoveContext()
 		// A state stopped by its context may have been left anywhere
 		// inside a builtin: it is never pooled again.
-		if healthy && stepCtx.Err() == nil {
+		if healthy && ctx.Err() == nil {
 			v.give(r)
 		} else {
 			r.L.Close()
 		}
 	}()
-	r.L.SetContext(stepCtx)
+	r.L.SetContext(ctx)
 	call := &stepCall{
-		ctx:     stepCtx,
+		ctx:     ctx,
 		in:      &in,
 		st:      st,
+		issuer:  v.c.issuer,
 		framing: v.c.framing,
 		system:  v.c.man.SystemCode,
-		facts:   &facts{ctx: stepCtx, in: &in, st: st, settings: v.c.man.Settings},
+		facts:   &facts{ctx: ctx, in: &in, st: st, settings: v.c.man.Settings},
 	}
 	r.call = call
 	env := Env{
@@ -175,10 +195,16 @@ func (v *version) step(ctx context.Context, in flow.Input) (res flow.Result, err
 					return flow.Result{}, err
 				}
 			}
+			res.Decisions = append(res.Decisions, call.notes...)
+			call.notes = nil
+			if len(call.batch) == 0 && len(call.immediate) > 0 {
+				// Commands that could not be sent are answered at once.
+				resp, call.immediate = call.immediate, nil
+			}
 			if len(call.batch) > 0 {
 				st.Step, st.Batch = cur.name, call.descs
 				res.Step, res.Commands, res.Effects = cur.name, call.batch, call.effects
-				res.IDm = st.IDm
+				res.IDm, res.Logs, res.Vars = st.IDm, call.logs, st.varsJSON()
 				if res.State, err = st.encode(); err != nil {
 					return flow.Result{}, err
 				}
@@ -205,7 +231,7 @@ func (v *version) step(ctx context.Context, in flow.Input) (res flow.Result, err
 			continue
 		}
 		res.Step, res.Status, res.Message, res.Effects = cur.name, tr.status, tr.message, call.effects
-		res.IDm = st.IDm
+		res.IDm, res.Logs, res.Vars = st.IDm, call.logs, st.varsJSON()
 		if tr.balance != nil {
 			out, err := runExpr(&r.guards, tr.balance, env)
 			if err != nil {
@@ -241,27 +267,32 @@ func (v *version) choose(r *runner, fl *compiledFlow, cur *compiledStep, env *En
 				return nil, fmt.Errorf("%w: %s:%d: step %s: guard %q: %v", ErrScript, tr.file, tr.line, cur.name, tr.src, err)
 			}
 			if held, _ := out.(bool); !held {
+				res.Decisions = append(res.Decisions, decision(cur, tr, explain(&r.guards, tr.operands, boxed), false))
 				continue
 			}
 		}
-		res.Decisions = append(res.Decisions, decision(cur, tr))
+		res.Decisions = append(res.Decisions, decision(cur, tr, explain(&r.guards, tr.operands, boxed), true))
 		return tr, nil
 	}
 	return nil, fmt.Errorf("%w: %s:%d: step %s: no guard held", ErrScript, fl.file, cur.line, cur.name)
 }
 
-func decision(cur *compiledStep, tr *transition) string {
+// decision is one guard tried, for the trace: the step, the guard with
+// the values it read, and where it led, or "no" when it did not hold.
+func decision(cur *compiledStep, tr *transition, values string, held bool) string {
 	when := tr.src
 	if when == "" {
 		when = "always"
 	}
 	switch {
+	case !held:
+		return cur.name + ": " + when + values + " → no"
 	case !tr.final:
-		return cur.name + ": " + when + " → " + tr.target
+		return cur.name + ": " + when + values + " → " + tr.target
 	case tr.status == flow.StatusOK:
-		return cur.name + ": " + when + " → done"
+		return cur.name + ": " + when + values + " → done"
 	default:
-		return fmt.Sprintf("%s: %s → fail %d", cur.name, when, tr.status)
+		return fmt.Sprintf("%s: %s%s → fail %d", cur.name, when, values, tr.status)
 	}
 }
 

@@ -24,7 +24,10 @@ import (
 const settleSection = `docs/scripting.md, "Settle obligations of money flows"`
 
 // modules are the tes modules whose calls are checked statically.
-var modules = []string{"felica", "ledger", "effect", "bin"}
+var modules = []string{"felica", "sam", "ledger", "effect", "bin"}
+
+// samLabels are the answers sam's command builders give without `as`.
+var samLabels = map[string]string{"auth": "auth", "read": "read_v2", "write": "write_v2"}
 
 // chunkLint is what one parsed Lua file says, for the static checks.
 type chunkLint struct {
@@ -142,26 +145,29 @@ func (l *chunkLint) call(c *luaast.FuncCallExpr) {
 	if obj.Value == "effect" && key.Value == "write_sent" && l.writeSent == 0 {
 		l.writeSent = c.Line()
 	}
-	if obj.Value != "felica" {
+	if obj.Value != "felica" && obj.Value != "sam" {
+		return
+	}
+	if len(c.Args) == 0 {
+		return // not a command builder (sam.authenticated())
+	}
+	t, isTable := c.Args[0].(*luaast.TableExpr)
+	if len(c.Args) != 1 || !isTable {
+		l.dynamic = true // options built elsewhere: the label cannot be seen
 		return
 	}
 	label, known := key.Value, true
-	if len(c.Args) == 1 {
-		if t, ok := c.Args[0].(*luaast.TableExpr); ok {
-			for _, f := range t.Fields {
-				if k, ok := f.Key.(*luaast.StringExpr); ok && k.Value == "as" {
-					s, ok := f.Value.(*luaast.StringExpr)
-					label, known = "", ok
-					if ok {
-						label = s.Value
-					}
-				}
+	if obj.Value == "sam" {
+		label, known = samLabels[key.Value]
+	}
+	for _, f := range t.Fields {
+		if k, ok := f.Key.(*luaast.StringExpr); ok && k.Value == "as" {
+			s, ok := f.Value.(*luaast.StringExpr)
+			label, known = "", ok
+			if ok {
+				label = s.Value
 			}
-		} else {
-			known = false
 		}
-	} else {
-		known = false
 	}
 	if known {
 		l.labels[label] = true

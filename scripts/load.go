@@ -63,16 +63,17 @@ type compiledStep struct {
 
 // transition is one guarded way out of a step.
 type transition struct {
-	when    *vm.Program // nil: always
-	src     string
-	file    string
-	line    int
-	to      *compiledStep
-	target  string
-	final   bool
-	status  int
-	message string
-	balance *vm.Program
+	when     *vm.Program // nil: always
+	operands []operand   // what when reads, for the trace
+	src      string
+	file     string
+	line     int
+	to       *compiledStep
+	target   string
+	final    bool
+	status   int
+	message  string
+	balance  *vm.Program
 }
 
 type operation struct {
@@ -132,7 +133,7 @@ func compileIssuer(issuer string, files map[string][]byte, logger *slog.Logger) 
 	// The flow files that compiled are checked on, so that one broken file
 	// does not hide the others' problems; a flow file that fails as it
 	// loads is dropped and the rest loaded again.
-	probe, err := newRunner(c, logger)
+	probe, err := newRunner(c, logger, nil)
 	for err != nil {
 		var ce *chunkError
 		if !errors.As(err, &ce) {
@@ -145,7 +146,7 @@ func compileIssuer(issuer string, files map[string][]byte, logger *slog.Logger) 
 		if len(c.flowFiles) == before {
 			return nil, ps.list // a library failed: every flow needs it
 		}
-		probe, err = newRunner(c, logger)
+		probe, err = newRunner(c, logger, nil)
 	}
 	defer probe.L.Close()
 	for _, ch := range c.flowFiles {
@@ -381,7 +382,7 @@ func (c *compiled) buildTransitions(ch *chunk, fl *compiledFlow, cs *compiledSte
 				ps.add(tr.file, tr.line, "step %s: guard %q: %v", cs.name, tr.src, err)
 				continue
 			}
-			tr.when = prog
+			tr.when, tr.operands = prog, operandsOf(prog, Env{})
 			cs.needs |= c.checkUsage(ch, cs, tr.src, usageOf(prog), ps)
 		} else if i < list.Len() {
 			ps.add(ch.file, cs.line, "step %s: next[%d] has no guard, so the transitions after it never run", cs.name, i)

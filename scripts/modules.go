@@ -18,12 +18,14 @@ import (
 func (r *runner) openModules() {
 	L := r.L
 	module(L, "felica", map[string]lua.LGFunction{
-		"polling":         r.luaPolling,
-		"read":            r.luaRead,
-		"write":           r.luaWrite,
-		"request_service": r.luaRequestService,
-		"raw":             r.luaRaw,
+		"polling":            r.luaPolling,
+		"read":               r.luaRead,
+		"write":              r.luaWrite,
+		"request_service":    r.luaRequestService,
+		"request_service_v2": r.luaRequestServiceV2,
+		"raw":                r.luaRaw,
 	})
+	r.openSAM()
 	module(L, "bin", binFuncs)
 	effects := map[string]lua.LGFunction{}
 	for name, kind := range effectNames {
@@ -89,6 +91,9 @@ func (r *runner) addCommand(L *lua.LState, opts *lua.LTable, kind, idm string, f
 	label := optString(L, opts, "as", kind)
 	if err != nil {
 		L.RaiseError("felica.%s: %v", kind, err)
+	}
+	if len(c.immediate) > 0 || (len(c.descs) > 0 && c.descs[0].Kind == kindAuth) {
+		L.RaiseError("felica.%s: sam.auth takes a batch of its own", kind)
 	}
 	if len(c.batch) >= maxBatch {
 		L.RaiseError("felica.%s: a batch holds at most %d commands", kind, maxBatch)
@@ -201,6 +206,24 @@ func (r *runner) luaRequestService(L *lua.LState) int {
 	return r.addCommand(L, opts, kindRequestService, idmHex, frame, err)
 }
 
+// luaRequestServiceV2 is felica.request_service_v2{as, idm, nodes}: the
+// card's AES key versions of the nodes (FFFF: no such node), which sam.auth
+// then takes by default.
+func (r *runner) luaRequestServiceV2(L *lua.LState) int {
+	opts := L.CheckTable(1)
+	idm, idmHex := r.cardIDm(L, opts, kindRequestServiceV2)
+	nodes := nodeCodes(L, opts, "felica.request_service_v2", "nodes")
+	frame, err := felica.RequestServiceV2Command{IDm: idm, Nodes: nodes}.Append(nil, r.current().framing)
+	r.addCommand(L, opts, kindRequestServiceV2, idmHex, frame, err)
+	c := r.current()
+	d := &c.descs[len(c.descs)-1]
+	d.Nodes = make([]uint16, len(nodes))
+	for i, n := range nodes {
+		d.Nodes[i] = uint16(n)
+	}
+	return 0
+}
+
 func (r *runner) luaRaw(L *lua.LState) int {
 	opts := L.CheckTable(1)
 	frame, err := hex.DecodeString(optString(L, opts, "hex", ""))
@@ -214,6 +237,9 @@ func (r *runner) luaRaw(L *lua.LState) int {
 // must not build gigabytes.
 const maxLogLine = 4096
 
+// maxLogLines bounds the log() lines one step keeps for its trace and log.
+const maxLogLines = 16
+
 func (r *runner) luaLog(L *lua.LState) int {
 	var b strings.Builder
 	for i := 1; i <= L.GetTop() && b.Len() < maxLogLine; i++ {
@@ -222,7 +248,15 @@ func (r *runner) luaLog(L *lua.LState) int {
 		}
 		b.WriteString(truncate(L.ToStringMeta(L.Get(i)).String(), maxLogLine-b.Len()+len("…")))
 	}
-	r.logger.Debug("flow log", "where", L.Where(1), "message", truncate(b.String(), maxLogLine))
+	line := L.Where(1) + " " + truncate(b.String(), maxLogLine)
+	if r.call == nil {
+		// Top-level code of a file, run when a state is made: no session.
+		r.logger.Debug("flow log", "message", line)
+		return 0
+	}
+	if len(r.call.logs) < maxLogLines {
+		r.call.logs = append(r.call.logs, line)
+	}
 	return 0
 }
 

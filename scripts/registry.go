@@ -16,6 +16,7 @@ import (
 
 	"github.com/tes-project/tes/clock"
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/sam"
 	"github.com/tes-project/tes/store"
 )
 
@@ -47,7 +48,26 @@ type Config struct {
 	// serialised; it must return quickly and must not call back into the
 	// Registry's reload methods.
 	OnReload func(issuerID, result string)
+	// SAM authenticates to cards and seals secure commands for the flows'
+	// sam module (and opens the answers). Nil: a flow that calls sam.*
+	// fails at run time naming the missing key store. The scripts never
+	// see a key: they hold the SAM's sealed state in the session.
+	SAM sam.SAM
+	// Keys, when set, is reloaded before every reload of the issuers (the
+	// admin API, SIGHUP, the watcher), so that keys change with the flows
+	// that use them; a failure keeps the previous keys and is logged and
+	// reported to OnReload as issuer KeysReloadID.
+	Keys KeyReloader
 }
+
+// KeyReloader is a key store that can be read again (sam.Software).
+type KeyReloader interface {
+	Reload() error
+}
+
+// KeysReloadID is the issuer id under which OnReload hears of key store
+// reloads.
+const KeysReloadID = "(keys)"
 
 // Registry holds the issuers' loaded versions. It implements flow.Registry
 // and flow.Catalog. Safe for concurrent use.
@@ -59,6 +79,8 @@ type Registry struct {
 	logger   *slog.Logger
 	debounce time.Duration
 	onReload func(issuerID, result string)
+	sam      sam.SAM
+	keys     KeyReloader
 
 	// applyMu serialises applies (start-up, Reload, ReloadIssuer, Watch):
 	// one issuer is never built twice at once, and a slot is replaced only
@@ -127,6 +149,8 @@ func Open(ctx context.Context, cfg Config) (*Registry, error) {
 		logger:   cfg.Logger,
 		debounce: cfg.Debounce,
 		onReload: cfg.OnReload,
+		sam:      cfg.SAM,
+		keys:     cfg.Keys,
 		issuers:  map[string]*issuerSlot{},
 
 		runtimeErrs: map[string]runtimeErrors{},
@@ -277,6 +301,7 @@ func truncate(s string, n int) string {
 func (r *Registry) Reload(ctx context.Context) error {
 	r.applyMu.Lock()
 	defer r.applyMu.Unlock()
+	r.reloadKeys()
 	return r.applyAll(ctx)
 }
 
@@ -287,6 +312,7 @@ func (r *Registry) Reload(ctx context.Context) error {
 func (r *Registry) ReloadIssuer(ctx context.Context, name string) error {
 	r.applyMu.Lock()
 	defer r.applyMu.Unlock()
+	r.reloadKeys()
 	_, err := r.apply(ctx, name)
 	return err
 }
@@ -346,5 +372,5 @@ func (r *Registry) storedVersion(ctx context.Context, issuerID, hash string) (*v
 	if c.hash != hash {
 		return nil, fmt.Errorf("%w: %s: stored sources hash to %s", flow.ErrVersionGone, key, c.hash)
 	}
-	return newVersion(c, r.logger, r.versionErrors(issuerID)), nil
+	return newVersion(c, r.logger, r.versionErrors(issuerID), r.sam), nil
 }

@@ -104,7 +104,7 @@ func (r *Registry) apply(ctx context.Context, name string) (string, error) {
 		if ps != nil {
 			return r.fail(ctx, name, slot, hash, &LoadError{Issuer: name, Problems: ps}, ps[0].String())
 		}
-		v = newVersion(c, r.logger, r.versionErrors(name))
+		v = newVersion(c, r.logger, r.versionErrors(name), r.sam)
 	}
 	if err := r.storeVersion(ctx, name, hash, files); err != nil {
 		return r.fail(ctx, name, slot, "", err, "store: "+err.Error())
@@ -185,6 +185,22 @@ func (r *Registry) fail(ctx context.Context, name string, slot *issuerSlot, hash
 	}
 	r.report(name, ReloadFailed)
 	return ReloadFailed, err
+}
+
+// reloadKeys reads the key store again, when the registry has one, before
+// the issuers that use it are reloaded. A failure keeps the previous keys
+// serving; it is logged (the error names files and fields, never a key) and
+// reported to OnReload under KeysReloadID. r.applyMu held.
+func (r *Registry) reloadKeys() {
+	if r.keys == nil {
+		return
+	}
+	if err := r.keys.Reload(); err != nil {
+		r.logger.Error("key store reload refused; the previous keys keep serving", "error", err.Error())
+		r.report(KeysReloadID, ReloadFailed)
+		return
+	}
+	r.report(KeysReloadID, ReloadLoaded)
 }
 
 func (r *Registry) publish(name string, slot *issuerSlot) {

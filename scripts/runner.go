@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/tes-project/tes/felica"
 	"github.com/tes-project/tes/flow"
+	"github.com/tes-project/tes/sam"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -30,6 +31,8 @@ type runner struct {
 	lazy    lazyCtx
 	// guards runs the guard and quirk expressions of the state's calls.
 	guards vm.VM
+	// sam authenticates and seals for the sam module; nil: none configured.
+	sam sam.SAM
 }
 
 // lazyCtx is the ctx of the Lua call in progress and the fields of it
@@ -79,15 +82,22 @@ type stepCall struct {
 	quirk   map[string]any
 	framing felica.Framing
 	system  uint16
+	issuer  string
 	batch   [][]byte
 	descs   []cmdDesc
 	effects []flow.Effect
+	logs    []string // log() lines, for the trace
+	// immediate holds the answers of commands that could not be sent (a
+	// sam.auth without a key): the step goes on at once with them.
+	immediate map[string]Response
+	// notes are what the trace shows of the SAM's decisions.
+	notes []string
 }
 
 // newRunner builds a state and runs the version's libraries and flow files
 // in it. Load-time problems come back as Problems by the caller.
-func newRunner(c *compiled, logger *slog.Logger) (*runner, error) {
-	r := &runner{L: newSandbox(), steps: map[stepKey]luaStep{}, flows: map[string]*lua.LTable{}, logger: logger}
+func newRunner(c *compiled, logger *slog.Logger, s sam.SAM) (*runner, error) {
+	r := &runner{L: newSandbox(), steps: map[stepKey]luaStep{}, flows: map[string]*lua.LTable{}, logger: logger, sam: s}
 	r.openModules()
 	r.ctxMeta = r.L.NewTable()
 	r.ctxMeta.RawSetString("__index", r.L.NewFunction(r.luaCtxIndex))

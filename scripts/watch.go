@@ -118,6 +118,7 @@ func (r *Registry) reloadDue(ctx context.Context, w *fsnotify.Watcher, names []s
 	}
 	r.applyMu.Lock()
 	defer r.applyMu.Unlock()
+	r.reloadKeys()
 	done := map[string]bool{}
 	for _, name := range names {
 		if done[name] || name == everyIssuer {

@@ -33,18 +33,29 @@ func (s *Server) newAdmin(cfg Config) *fiber.App {
 	app.Get("/metrics", s.authorize, s.metrics.handler)
 
 	v1 := app.Group(AdminBasePath, s.authorize)
+	v1.Get("/openapi.yaml", s.serveOpenAPI)
 	v1.Get("/issuers", s.listIssuers)
 	v1.Post("/reload", s.reload)
 	v1.Put("/issuers/:issuerId/cards/:cardId", s.putCard)
 	v1.Get("/issuers/:issuerId/cards/:cardId", s.getCard)
+	v1.Get("/issuers/:issuerId/purchases", s.listPurchases)
 	v1.Put("/issuers/:issuerId/purchases/:purchaseId", s.putPurchase)
 	v1.Get("/issuers/:issuerId/purchases/:purchaseId", s.getPurchase)
+	v1.Post("/issuers/:issuerId/purchases/:purchaseId/resolve", s.resolvePurchase)
 	v1.Put("/issuers/:issuerId/blacklist/:idm", s.setBlacklisted(true))
 	v1.Delete("/issuers/:issuerId/blacklist/:idm", s.setBlacklisted(false))
 	v1.Get("/issuers/:issuerId/blacklist/:idm", s.getBlacklisted)
 	v1.Get("/issuers/:issuerId/accounts/:cardAccountId", s.getAccount)
+	v1.Get("/issuers/:issuerId/report", s.getReport)
 	v1.Get("/sessions", s.listSessions)
 	v1.Get("/sessions/:sessionId", s.getSession)
+	v1.Get("/audit", s.listAudit)
+	v1.Get("/loglevel", s.getLogLevel)
+	v1.Put("/loglevel", s.putLogLevel)
+	v1.Get("/backup", s.backup)
+	if cfg.Pprof {
+		mountPprof(app.Group("/debug/pprof", s.authorize))
+	}
 	return app
 }
 
@@ -71,8 +82,14 @@ func (s *Server) adminError(c *fiber.Ctx, err error) error {
 }
 
 // authorize admits admin callers: with a token, those that present it as a
-// bearer token; without one, loopback callers only.
+// bearer token; without one, loopback callers only. A change (any method
+// but GET and HEAD) that a browser sends from another origin is refused, so
+// that a web page cannot make a loopback operator's browser change the
+// ledger (CSRF).
 func (s *Server) authorize(c *fiber.Ctx) error {
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead && crossOrigin(c) {
+		return fiber.NewError(http.StatusForbidden, "a change from another origin is refused")
+	}
 	if s.adminToken == "" {
 		if !c.Context().RemoteIP().IsLoopback() {
 			return fiber.NewError(http.StatusForbidden, "without an admin token the admin API accepts loopback callers only")
@@ -109,8 +126,8 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ready"})
 }
 
-// issuerView is one entry of GET /admin/v1/issuers.
-type issuerView struct {
+// IssuerView is one entry of GET /admin/v1/issuers.
+type IssuerView struct {
 	IssuerID string    `json:"issuerId"`
 	Version  string    `json:"version"`
 	LoadedAt time.Time `json:"loadedAt,omitzero"`
@@ -123,19 +140,19 @@ type issuerView struct {
 	LastRuntimeErrorOperation string    `json:"lastRuntimeErrorOperation,omitempty"`
 }
 
-func (s *Server) issuerViews() []issuerView {
-	views := []issuerView{}
+func (s *Server) issuerViews() []IssuerView {
+	views := []IssuerView{}
 	if s.catalog == nil {
 		return views
 	}
 	for _, st := range s.catalog.Statuses() {
-		views = append(views, issuerView{
+		views = append(views, IssuerView{
 			IssuerID: st.IssuerID, Version: st.Version, LoadedAt: st.LoadedAt.UTC(), Error: st.Error,
 			RuntimeErrors: st.RuntimeErrors, LastRuntimeError: st.LastRuntimeError,
 			LastRuntimeErrorAt: st.LastRuntimeErrorAt.UTC(), LastRuntimeErrorOperation: st.LastRuntimeErrorOperation,
 		})
 	}
-	slices.SortFunc(views, func(a, b issuerView) int { return strings.Compare(a.IssuerID, b.IssuerID) })
+	slices.SortFunc(views, func(a, b IssuerView) int { return strings.Compare(a.IssuerID, b.IssuerID) })
 	return views
 }
 
@@ -144,15 +161,26 @@ func (s *Server) listIssuers(c *fiber.Ctx) error {
 }
 
 // reload reloads every issuer and answers the issuers' statuses after it.
+// The audit log records the versions before and after.
 func (s *Server) reload(c *fiber.Ctx) error {
 	if s.catalog == nil {
 		return fiber.NewError(http.StatusNotImplemented, "no issuer catalog to reload")
 	}
-	if err := s.catalog.Reload(c.UserContext()); err != nil {
+	ctx := c.UserContext()
+	before := s.issuerViews()
+	if err := s.catalog.Reload(ctx); err != nil {
 		return fmt.Errorf("reload issuers: %w", err)
 	}
-	s.log.LogAttrs(c.UserContext(), slog.LevelInfo, "issuers reloaded by the admin API")
-	return c.JSON(s.issuerViews())
+	after := s.issuerViews()
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		return s.audit(tx, auditChange{caller: callerOf(c), action: "reload",
+			before: map[string]any{"issuers": before}, after: map[string]any{"issuers": after}, reason: auditReason(c)})
+	})
+	if err != nil {
+		return fmt.Errorf("audit the reload: %w", err)
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "issuers reloaded by the admin API")
+	return c.JSON(after)
 }
 
 // pathID returns a path parameter validated as an identifier of 1..maxLen

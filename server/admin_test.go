@@ -127,7 +127,7 @@ func TestAdminAuthLoopbackOnly(t *testing.T) {
 		t.Fatalf("no catalog, issuers %v", list)
 	}
 	s.do(t, call{endpoint: "getCardCommands", noActor: true, body: body(cardBase, nil)})
-	if text := adminText(t, url, "/metrics"); !strings.Contains(text, `tes_gateway_requests_total{endpoint="getCardCommands",status_code="111"} 1`) {
+	if text := adminText(t, url, "/metrics"); !strings.Contains(text, `tes_gateway_requests_total{endpoint="getCardCommands",issuer="",operation="",status_code="111"} 1`) {
 		t.Fatalf("metrics from loopback: %s", text)
 	}
 }
@@ -353,16 +353,8 @@ func TestAdminSessions(t *testing.T) {
 			t.Fatalf("start: %s", got.raw)
 		}
 	}
-	code, body := s.authed(t, http.MethodGet, "/admin/v1/sessions?issuerId=DEMO", "")
-	if list := body["list"].([]any); code != 200 || len(list) != 2 {
-		t.Fatalf("list: HTTP %d %v", code, body)
-	}
-	code, body = s.authed(t, http.MethodGet, "/admin/v1/sessions?issuerId=DEMO&limit=1", "")
-	if list := body["list"].([]any); code != 200 || len(list) != 1 {
-		t.Fatalf("limit=1: HTTP %d %v", code, body)
-	}
-	code, body = s.authed(t, http.MethodGet, "/admin/v1/sessions?issuerId=DEMO&deviceId=DEV-B", "")
-	list := body["list"].([]any)
+	code, body := s.authed(t, http.MethodGet, "/admin/v1/sessions?issuerId=DEMO&deviceId=DEV-B", "")
+	list := body["sessions"].([]any)
 	if code != 200 || len(list) != 1 || list[0].(map[string]any)["deviceId"] != "DEV-B" || list[0].(map[string]any)["state"] != "OPEN" {
 		t.Fatalf("by device: HTTP %d %v", code, body)
 	}
@@ -371,16 +363,141 @@ func TestAdminSessions(t *testing.T) {
 	if code != 200 || body["sessionId"] != id || len(body["trace"].([]any)) != 1 {
 		t.Fatalf("session: HTTP %d %v", code, body)
 	}
-	for _, q := range []string{"", "?deviceId=DEV-A", "?issuerId=DEMO&limit=0", "?issuerId=DEMO&limit=x", "?issuerId=DEMO&limit=1001", "?issuerId=" + strings.Repeat("i", 17)} {
-		if code, body := s.authed(t, http.MethodGet, "/admin/v1/sessions"+q, ""); code != 400 || body["error"] == nil {
-			t.Errorf("query %q: HTTP %d %v", q, code, body)
-		}
+	entry := body["trace"].([]any)[0].(map[string]any)
+	if _, ok := entry["elapsedMs"].(float64); !ok || entry["elapsedNs"] != nil {
+		t.Errorf("trace entry has no elapsedMs, or still elapsedNs: %v", entry)
 	}
 	if code, _ := s.authed(t, http.MethodGet, "/admin/v1/sessions/nope", ""); code != 404 {
 		t.Errorf("unknown session: HTTP %d", code)
 	}
 	if code, body := s.authed(t, http.MethodGet, "/admin/v1/nowhere", ""); code != 404 || body["error"] == nil {
 		t.Errorf("unknown route: HTTP %d %v", code, body)
+	}
+}
+
+// TestAdminSessionSearch runs every filter of GET /admin/v1/sessions over
+// sessions put in the store, and the refusals of bad queries.
+func TestAdminSessionSearch(t *testing.T) {
+	s := newStack(t, withAdminToken(adminToken))
+	at := func(min int) time.Time { return epoch.Add(time.Duration(min) * time.Minute) }
+	mk := func(id, device, card, idm, purchase, op string, code int, ended bool, created time.Time) store.Session {
+		sess := store.Session{ID: id, IssuerID: issuerID, DeviceID: device, Endpoint: "getCardCommands", Operation: op,
+			CardID: card, IDm: idm, PurchaseID: purchase, Version: "v1", Revision: 1, State: store.SessionOpen,
+			CreatedAt: created, LastCallAt: created, ExpiresAt: created.Add(time.Minute), LastReply: store.Reply{StatusCode: code}}
+		if ended {
+			sess.State, sess.EndReason, sess.EndedAt, sess.PurgeAt = store.SessionEnded, store.EndCompleted, created, created.Add(time.Hour)
+		}
+		return sess
+	}
+	sessions := []store.Session{
+		mk("S1", "D1", "C1", "0102030405060708", "P1", "TOPUP", 0, true, at(1)),
+		mk("S2", "D2", "C2", "", "", "READ", 163, true, at(2)),
+		mk("S3", "D1", "C1", "", "P2", "TOPUP", 163, true, at(3)),
+		mk("S4", "D3", "C4", "", "", "READ", 0, false, at(4)),
+	}
+	err := s.store.Update(context.Background(), func(tx store.Tx) error {
+		for _, sess := range sessions {
+			if err := tx.PutSession(sess); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		query string
+		want  []string // session ids, newest first
+	}{
+		{"issuerId=DEMO", []string{"S4", "S3", "S2", "S1"}},
+		{"", []string{"S4", "S3", "S2", "S1"}},
+		{"deviceId=D1", []string{"S3", "S1"}},
+		{"cardId=C1", []string{"S3", "S1"}},
+		{"idm=0102030405060708", []string{"S1"}},
+		{"idm=0102030405060708&issuerId=DEMO", []string{"S1"}},
+		{"purchaseId=P2", []string{"S3"}},
+		{"operation=READ", []string{"S4", "S2"}},
+		{"statusCode=163", []string{"S3", "S2"}},
+		{"statusCode=163&cardId=C1", []string{"S3"}},
+		{"state=OPEN", []string{"S4"}},
+		{"state=ENDED&operation=TOPUP", []string{"S3", "S1"}},
+		{"from=" + at(2).Format(time.RFC3339), []string{"S4", "S3", "S2"}},
+		{"to=" + at(2).Format(time.RFC3339), []string{"S1"}},
+		{"from=" + at(2).Format(time.RFC3339) + "&to=" + at(4).Format(time.RFC3339), []string{"S3", "S2"}},
+		{"deviceId=&cardId=", []string{"S4", "S3", "S2", "S1"}}, // empty is absent
+		{"issuerId=OTHER", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			code, body := s.authed(t, http.MethodGet, "/admin/v1/sessions?"+tt.query, "")
+			if code != 200 {
+				t.Fatalf("HTTP %d %v", code, body)
+			}
+			got := []string{}
+			for _, x := range body["sessions"].([]any) {
+				got = append(got, x.(map[string]any)["sessionId"].(string))
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("summary fields", func(t *testing.T) {
+		_, body := s.authed(t, http.MethodGet, "/admin/v1/sessions?purchaseId=P1", "")
+		sum := body["sessions"].([]any)[0].(map[string]any)
+		for field, want := range map[string]any{"sessionId": "S1", "issuerId": issuerID, "deviceId": "D1", "cardId": "C1",
+			"idm": "0102030405060708", "operation": "TOPUP", "state": "ENDED", "statusCode": 0.0,
+			"createdAt": at(1).Format(time.RFC3339), "endedAt": at(1).Format(time.RFC3339)} {
+			if sum[field] != want {
+				t.Errorf("%s = %v, want %v", field, sum[field], want)
+			}
+		}
+	})
+	t.Run("paging", func(t *testing.T) {
+		var got []string
+		q := "/admin/v1/sessions?limit=3"
+		for pages := 0; pages < 5; pages++ {
+			code, body := s.authed(t, http.MethodGet, q, "")
+			if code != 200 {
+				t.Fatalf("HTTP %d %v", code, body)
+			}
+			for _, x := range body["sessions"].([]any) {
+				got = append(got, x.(map[string]any)["sessionId"].(string))
+			}
+			next, _ := body["nextCursor"].(string)
+			if next == "" {
+				break
+			}
+			q = "/admin/v1/sessions?limit=3&cursor=" + next
+		}
+		if strings.Join(got, ",") != "S4,S3,S2,S1" {
+			t.Errorf("pages of 3 gave %v", got)
+		}
+	})
+	for _, tt := range []struct{ query, names string }{
+		{"bogus=1", "bogus"},
+		{"issuerId=DEMO&issuerId=X", "issuerId"},
+		{"issuerId=" + strings.Repeat("i", 17), "issuerId"},
+		{"deviceId=" + strings.Repeat("d", 49), "deviceId"},
+		{"idm=0102", "idm"},
+		{"statusCode=abc", "statusCode"},
+		{"statusCode=-1", "statusCode"},
+		{"state=DONE", "state"},
+		{"from=yesterday", "from"},
+		{"to=2026-11-24", "to"},
+		{"limit=0", "limit"},
+		{"limit=x", "limit"},
+		{"limit=1001", "limit"},
+		{"cursor=%21%21", "cursor"},
+	} {
+		t.Run("refused "+tt.query, func(t *testing.T) {
+			code, body := s.authed(t, http.MethodGet, "/admin/v1/sessions?"+tt.query, "")
+			msg, _ := body["error"].(string)
+			if code != 400 || !strings.Contains(msg, tt.names) {
+				t.Errorf("HTTP %d %v, want 400 naming %s", code, body, tt.names)
+			}
+		})
 	}
 }
 

@@ -14,10 +14,19 @@
 // HTTP code (404, 405) and a JSON body with status 112.
 //
 // The admin app serves the ledger (cards, purchases, blacklist, accounts),
-// the session traces, the issuers' load status and reload, and /healthz,
-// /readyz and /metrics. With an admin token it requires
+// the session search and traces, the resolve of UNCERTAIN purchases, the
+// audit log (every change is audited in the change's own transaction),
+// reports, the run-time log level, a streamed backup, the issuers' load
+// status and reload, the OpenAPI document, and /healthz, /readyz and
+// /metrics (optionally /debug/pprof). With an admin token it requires
 // "Authorization: Bearer <token>"; without one it serves loopback callers
-// only. /healthz and /readyz are open to all: they reveal nothing.
+// only. A change a browser sends from another origin is refused. /healthz
+// and /readyz are open to all: they reveal nothing.
+//
+// API is the admin API as Go calls; the handlers and the console (package
+// server/console, mounted on the admin app by the program) both go through
+// it. Observer is the engine's engine.Observer: step durations and run-time
+// script errors per issuer and operation.
 //
 // # Caveats
 //

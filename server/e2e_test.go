@@ -132,11 +132,12 @@ func TestHappyPathOverHTTP(t *testing.T) {
 		}
 	})
 	t.Run("trace in the admin API", func(t *testing.T) {
-		list := adminGetList(t, adminURL, "/admin/v1/sessions?issuerId=DEMO&deviceId="+deviceID)
+		page := adminGet(t, adminURL, "/admin/v1/sessions?issuerId=DEMO&deviceId="+deviceID)
+		list, _ := page["sessions"].([]any)
 		if len(list) != 1 {
-			t.Fatalf("sessions of %s: %v", deviceID, list)
+			t.Fatalf("sessions of %s: %v", deviceID, page)
 		}
-		sess := adminGet(t, adminURL, "/admin/v1/sessions/"+list[0]["sessionId"].(string))
+		sess := adminGet(t, adminURL, "/admin/v1/sessions/"+list[0].(map[string]any)["sessionId"].(string))
 		trace, _ := sess["trace"].([]any)
 		if len(trace) != 2 {
 			t.Fatalf("trace: %v", sess)
@@ -153,8 +154,8 @@ func TestHappyPathOverHTTP(t *testing.T) {
 	t.Run("metrics", func(t *testing.T) {
 		text := adminText(t, adminURL, "/metrics")
 		for _, want := range []*regexp.Regexp{
-			regexp.MustCompile(`tes_gateway_requests_total\{endpoint="getCardCommands",status_code="0"\} 3\b`),
-			regexp.MustCompile(`tes_gateway_requests_total\{endpoint="getReaderModeCommands",status_code="0"\} 3\b`),
+			regexp.MustCompile(`tes_gateway_requests_total\{endpoint="getCardCommands",issuer="DEMO",operation="READ",status_code="0"\} 3\b`),
+			regexp.MustCompile(`tes_gateway_requests_total\{endpoint="getReaderModeCommands",issuer="DEMO",operation="READER_MODE",status_code="0"\} 3\b`),
 			regexp.MustCompile(`tes_gateway_request_duration_seconds_count\{endpoint="getParkCardCommands"\} 3\b`),
 		} {
 			if !want.MatchString(text) {

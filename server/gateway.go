@@ -50,7 +50,8 @@ func (s *Server) handleGateway(endpoint flow.Endpoint) fiber.Handler {
 		} else {
 			reply = s.engine.Handle(ctx, req)
 		}
-		responseID, err := s.sendReply(c, string(endpoint), fiber.StatusOK, reply)
+		s.metrics.countReply(req.IssuerID, reply.Operation, string(endpoint), reply.StatusCode)
+		responseID, err := s.sendReply(c, fiber.StatusOK, reply)
 		switch {
 		case refused != nil:
 			s.log.LogAttrs(ctx, slog.LevelInfo, "gateway request refused",
@@ -77,9 +78,9 @@ func (s *Server) handleGateway(endpoint flow.Endpoint) fiber.Handler {
 	}
 }
 
-// sendReply writes reply as the wire's JSON with the given HTTP status and
-// counts it. It returns the responseId it made.
-func (s *Server) sendReply(c *fiber.Ctx, endpoint string, httpStatus int, reply engine.Reply) (string, error) {
+// sendReply writes reply as the wire's JSON with the given HTTP status. It
+// returns the responseId it made.
+func (s *Server) sendReply(c *fiber.Ctx, httpStatus int, reply engine.Reply) (string, error) {
 	responseID := uuid.NewString()
 	body := wireReply{
 		ResponseHeader: wireResponseHeader{
@@ -99,7 +100,6 @@ func (s *Server) sendReply(c *fiber.Ctx, endpoint string, httpStatus int, reply 
 			Command:   upperHex(cmd.Frame),
 		})
 	}
-	s.metrics.countReply(endpoint, reply.StatusCode)
 	return responseID, c.Status(httpStatus).JSON(body)
 }
 
@@ -140,7 +140,8 @@ func (s *Server) gatewayError(c *fiber.Ctx, err error) error {
 		slog.Int("httpStatus", httpStatus),
 		slog.Int("statusCode", code),
 		slog.String("error", err.Error()))
-	_, sendErr := s.sendReply(c, gatewayEndpointLabel(c.Path()), httpStatus, engine.Reply{StatusCode: code})
+	s.metrics.countReply("", "", gatewayEndpointLabel(c.Path()), code)
+	_, sendErr := s.sendReply(c, httpStatus, engine.Reply{StatusCode: code})
 	return sendErr
 }
 

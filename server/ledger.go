@@ -107,7 +107,7 @@ func (s *Server) putCard(c *fiber.Ctx) error {
 	if err := in.validate(); err != nil {
 		return err
 	}
-	now := s.clock.Now()
+	now, caller, reason := s.clock.Now(), callerOf(c), auditReason(c)
 	var saved store.Card
 	var created bool
 	err = s.store.Update(c.UserContext(), func(tx store.Tx) error {
@@ -119,10 +119,18 @@ func (s *Server) putCard(c *fiber.Ctx) error {
 		case err != nil:
 			return err
 		}
+		var before any
+		if !created {
+			before = viewCard(card)
+		}
 		card.Status, card.ProductCode, card.DeviceID, card.Expiry = *in.Status, *in.ProductCode, in.DeviceID, in.Expiry
 		card.UpdatedAt = now
 		saved = card
-		return tx.PutCard(card)
+		if err := tx.PutCard(card); err != nil {
+			return err
+		}
+		return s.audit(tx, auditChange{caller: caller, action: "card.put", issuerID: issuerID, target: cardID,
+			before: before, after: viewCard(card), reason: reason})
 	})
 	if err != nil {
 		return storeError(err, "card")
@@ -204,7 +212,7 @@ func (s *Server) putPurchase(c *fiber.Ctx) error {
 	if err := in.validate(); err != nil {
 		return err
 	}
-	now := s.clock.Now()
+	now, caller, reason := s.clock.Now(), callerOf(c), auditReason(c)
 	var saved store.Purchase
 	var created bool
 	err = s.store.Update(c.UserContext(), func(tx store.Tx) error {
@@ -219,9 +227,17 @@ func (s *Server) putPurchase(c *fiber.Ctx) error {
 			saved = p
 			return errPurchaseSettled
 		}
+		var before any
+		if !created {
+			before = viewPurchase(p)
+		}
 		p.CardID, p.Amount, p.Kind, p.UpdatedAt = in.CardID, *in.Amount, *in.Kind, now
 		saved = p
-		return tx.PutPurchase(p)
+		if err := tx.PutPurchase(p); err != nil {
+			return err
+		}
+		return s.audit(tx, auditChange{caller: caller, action: "purchase.put", issuerID: issuerID, target: purchaseID,
+			before: before, after: viewPurchase(p), reason: reason})
 	})
 	if errors.Is(err, errPurchaseSettled) {
 		return fiber.NewError(http.StatusConflict, "purchase is "+string(saved.Status)+", not PENDING: it cannot be changed")
@@ -262,8 +278,22 @@ func (s *Server) setBlacklisted(on bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		caller, reason := callerOf(c), auditReason(c)
 		err = s.store.Update(c.UserContext(), func(tx store.Tx) error {
-			return tx.SetBlacklisted(issuerID, idm, on)
+			was, err := tx.Blacklisted(issuerID, idm)
+			if err != nil {
+				return err
+			}
+			if err := tx.SetBlacklisted(issuerID, idm, on); err != nil {
+				return err
+			}
+			action := "blacklist.put"
+			if !on {
+				action = "blacklist.delete"
+			}
+			return s.audit(tx, auditChange{caller: caller, action: action, issuerID: issuerID, target: idm,
+				before: blacklistView{IssuerID: issuerID, IDm: idm, Blacklisted: was},
+				after:  blacklistView{IssuerID: issuerID, IDm: idm, Blacklisted: on}, reason: reason})
 		})
 		if err != nil {
 			return storeError(err, "blacklist entry")

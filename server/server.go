@@ -59,6 +59,13 @@ type Config struct {
 	// Metrics receives the server's collectors; nil: a registry of its own
 	// with the Go and process collectors.
 	Metrics *prometheus.Registry
+	// LogLevel, when set, is the level of Logger's handler, which PUT
+	// /admin/v1/loglevel changes at run time; nil: the level is fixed and
+	// the endpoint answers 501.
+	LogLevel *slog.LevelVar
+	// Pprof mounts net/http/pprof under /debug/pprof/ on the admin app,
+	// behind the admin access rule. Off by default.
+	Pprof bool
 }
 
 // Server holds the two fiber apps. Its methods are safe for concurrent use.
@@ -72,8 +79,9 @@ type Server struct {
 	// adminToken is compared in constant time; empty: loopback only.
 	adminToken string
 	// actors is nil when every actor is allowed.
-	actors  map[string]struct{}
-	metrics *metrics
+	actors   map[string]struct{}
+	metrics  *metrics
+	logLevel *slog.LevelVar // nil: fixed
 
 	gateway *fiber.App
 	admin   *fiber.App
@@ -116,6 +124,7 @@ func New(cfg Config) (*Server, error) {
 		clock:      cfg.Clock,
 		log:        cfg.Logger,
 		adminToken: cfg.AdminToken,
+		logLevel:   cfg.LogLevel,
 	}
 	if len(cfg.Actors) > 0 {
 		s.actors = make(map[string]struct{}, len(cfg.Actors))
@@ -126,7 +135,7 @@ func New(cfg Config) (*Server, error) {
 			s.actors[actor] = struct{}{}
 		}
 	}
-	m, err := newMetrics(cfg.Metrics)
+	m, err := newMetrics(cfg, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

@@ -173,10 +173,17 @@ type TraceEntry struct {
 	// DeviceTime is the TSH's responseTimeMs: how long the device took to
 	// run the previous batch.
 	DeviceTime time.Duration `json:"deviceTimeNs,omitempty"`
-	Decisions  []string      `json:"decisions,omitempty"` // guard outcomes, in order
+	Decisions  []string      `json:"decisions,omitempty"` // guards tried, with the values they read, in order
 	Commands   []Command     `json:"commands,omitempty"`
 	StatusCode int           `json:"statusCode"`
 	Message    string        `json:"statusMessage,omitempty"`
+	// Effects are the step's effects on the ledger, as the engine applied
+	// them (or "refused: …").
+	Effects []string `json:"effects,omitempty"`
+	// Logs are the flow's log() lines of the step.
+	Logs []string `json:"logs,omitempty"`
+	// Vars is the flow's variables after the step, as JSON.
+	Vars string `json:"vars,omitempty"`
 }
 
 // CardStatus is a card's status in the ledger.

@@ -67,8 +67,17 @@ type Tx interface {
 	// status when empty), by purchase id, at most limit (0: no limit).
 	Purchases(issuerID string, status PurchaseStatus, limit int) ([]Purchase, error)
 
+	// EachCard calls fn with every card of the issuer, by card id, and
+	// stops at fn's first error, which it returns. For reports: a walk of
+	// the whole ledger that keeps one card in memory at a time. fn must not
+	// use the transaction.
+	EachCard(issuerID string, fn func(Card) error) error
+
 	Account(issuerID, accountID string) (Account, error)
 	PutAccount(a Account) error
+	// EachAccount calls fn with every card account of the issuer, pending
+	// ones included, by account id, as EachCard does with cards.
+	EachAccount(issuerID string, fn func(Account) error) error
 	// AccountByIDm finds the account created from a physical card: the
 	// last one put with that IDm.
 	AccountByIDm(issuerID, idm string) (Account, error)

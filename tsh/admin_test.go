@@ -72,3 +72,26 @@ func TestNewClientRefusesBadURLs(t *testing.T) {
 		}
 	}
 }
+
+func TestNewClientSpreadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		urls []string
+		ok   bool
+	}{
+		{"none", nil, false},
+		{"one", []string{"http://127.0.0.1:1"}, true},
+		{"two", []string{"http://127.0.0.1:1", "http://127.0.0.1:2/"}, true},
+		{"not http", []string{"http://127.0.0.1:1", "ftp://127.0.0.1:2"}, false},
+		{"different paths", []string{"http://127.0.0.1:1/a", "http://127.0.0.1:2/b"}, false},
+	}
+	for _, tt := range tests {
+		_, err := tsh.NewClientSpread(tt.urls, tsh.ClientOptions{})
+		if ok := err == nil; ok != tt.ok {
+			t.Errorf("%s: err %v, want ok %t", tt.name, err, tt.ok)
+		}
+		if err != nil && !errors.Is(err, tsh.ErrConfig) {
+			t.Errorf("%s: err %v, want ErrConfig", tt.name, err)
+		}
+	}
+}

@@ -14,11 +14,12 @@ type FaultKind int
 
 // The faults Run can inject.
 const (
-	// LoseAnswerAfterWrite: the card applies the next Write Without
-	// Encryption but its answer never reaches the device (response "").
+	// LoseAnswerAfterWrite: the card applies the next write (Write Without
+	// Encryption, Write v2 or the DES Write) but its answer never reaches
+	// the device (response "").
 	LoseAnswerAfterWrite FaultKind = iota + 1
-	// FailBeforeWrite: the next Write Without Encryption never reaches the
-	// card, which stays unchanged (response "").
+	// FailBeforeWrite: the next write (Without Encryption, v2 or DES) never
+	// reaches the card, which stays unchanged (response "").
 	FailBeforeWrite
 	// DeviceError: the device fails on the last command of the batch that
 	// round trip N answers. That command is not sent to the card; round trip

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,12 +31,13 @@ type benchConfig struct {
 	issuer                    string
 	cardImage, card, physical string
 	baseline, asJSON          bool
-	serverPID                 int
+	serverPIDs                string
+	postgresPID               int
 }
 
 func benchFlags(cfg *benchConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("tes bench", flag.ContinueOnError)
-	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:8080", "base URL of the server's Device Gateway API (loopback only; ignored with --in-process)")
+	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:8080", "base URL of the server's Device Gateway API, or several separated by commas (nodes sharing one store: each request goes to the next, round robin); loopback only; ignored with --in-process")
 	fs.StringVar(&cfg.adminURL, "admin-url", "http://127.0.0.1:8081", "base URL of the server's admin API, to seed the ledger (loopback only; ignored with --in-process)")
 	fs.StringVar(&cfg.adminToken, "admin-token", os.Getenv("TES_ADMIN_TOKEN"), "bearer token for the admin API (default $TES_ADMIN_TOKEN)")
 	fs.BoolVar(&cfg.inProcess, "in-process", false, "start the real server in this process (bbolt in a temporary directory) instead of using --url")
@@ -49,11 +51,12 @@ func benchFlags(cfg *benchConfig) *flag.FlagSet {
 	fs.IntVar(&cfg.count, "count", 0, "stop after this many operations, shared equally by the devices (0: until --duration)")
 	fs.Int64Var(&cfg.amount, "amount", 1, "amount of each TOPUP or REFUND, yen")
 	fs.StringVar(&cfg.issuer, "issuer", "DEMO", "issuerId")
-	fs.StringVar(&cfg.cardImage, "card-image", "demo", `card catalogue: a JSON file in the format of cards/demo.json, or "demo"`)
-	fs.StringVar(&cfg.card, "card", simPhoneCard, "sample phone card (IDm or label) that every device gets a copy of")
+	fs.StringVar(&cfg.cardImage, "card-image", "", `card catalogue: a JSON file in the format of cards/demo.json, or "demo" or "demo-aes" (default: "demo-aes" for --issuer DEMOAES, else "demo")`)
+	fs.StringVar(&cfg.card, "card", "", "sample phone card (IDm or label) that every device gets a copy of (default: "+simPhoneCard+", "+benchAESPhoneCard+" for DEMOAES)")
 	fs.StringVar(&cfg.physical, "physical-card", simPhysicalCard, "sample physical card (IDm or label) for READER_MODE")
 	fs.BoolVar(&cfg.baseline, "baseline", false, "also run the same load against a bare fiber server in this process that answers captured replies of the real size, and print the ratio")
-	fs.IntVar(&cfg.serverPID, "server-pid", 0, "process id of the server behind --url, to report its resident memory")
+	fs.StringVar(&cfg.serverPIDs, "server-pid", "", "process id of the server behind --url (several separated by commas), to report its resident memory and the CPU it used during the run")
+	fs.IntVar(&cfg.postgresPID, "postgres-pid", 0, "process id of the PostgreSQL postmaster behind the servers, to report the CPU it and its backends used during the run")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "timeout of each HTTP request")
 	fs.BoolVar(&cfg.asJSON, "json", false, "print the results as JSON")
 	return fs
@@ -71,6 +74,7 @@ type benchResult struct {
 	Mix      string        `json:"mix"`
 	Server   bench.Report  `json:"server"`
 	Memory   *benchMemory  `json:"memory,omitempty"`
+	CPU      *benchCPU     `json:"cpu,omitempty"`
 	Baseline *bench.Report `json:"baseline,omitempty"`
 	// Ratio is the server's operations/s over the bare server's.
 	Ratio float64 `json:"ratio,omitempty"`
@@ -85,6 +89,20 @@ type benchMemory struct {
 	PeakRSS   int64  `json:"peakRssBytes,omitempty"`
 	HeapInuse uint64 `json:"heapInuseBytes,omitempty"`
 	GoSys     uint64 `json:"goSysBytes,omitempty"`
+}
+
+// benchCPU is the CPU time used during the run (seeding included: one
+// admin call per purchase) by the servers, PostgreSQL (postmaster and
+// backends) and this process (the load generator, and the server when in
+// process), and the first two per HTTP round trip of the run.
+type benchCPU struct {
+	Servers         time.Duration `json:"serversNs"`
+	ServerProcesses int           `json:"serverProcesses"`
+	Postgres        time.Duration `json:"postgresNs"`
+	ThisProcess     time.Duration `json:"thisProcessNs"`
+	// PerRoundTrip is (Servers+Postgres)/requests; with an in-process
+	// server, (ThisProcess+Postgres)/requests, the load generator included.
+	PerRoundTrip time.Duration `json:"perRoundTripNs"`
 }
 
 // runBench is tes bench.
@@ -129,10 +147,17 @@ func benchSetup(cfg benchConfig) (bench.Config, error) {
 		return bench.Config{}, err
 	}
 	if !cfg.inProcess {
-		for _, u := range []string{cfg.url, cfg.adminURL} {
+		for _, u := range append(splitList(cfg.url), cfg.adminURL) {
 			if err := bench.RequireLoopback(u); err != nil {
 				return bench.Config{}, err
 			}
+		}
+	}
+	cfg.cardImage = defaultImage(cfg.cardImage, cfg.issuer)
+	if cfg.card == "" {
+		cfg.card = simPhoneCard
+		if cfg.cardImage == "demo-aes" {
+			cfg.card = benchAESPhoneCard
 		}
 	}
 	catalog, err := loadCatalog(cfg.cardImage)
@@ -143,8 +168,10 @@ func benchSetup(cfg benchConfig) (bench.Config, error) {
 	if !ok {
 		return bench.Config{}, fmt.Errorf("no card %q in %s", cfg.card, cfg.cardImage)
 	}
+	// A catalogue without physical cards (demo-aes) serves mixes without
+	// READER_MODE.
 	physical, ok := catalog.Image(cfg.physical)
-	if !ok {
+	if !ok && slices.ContainsFunc(mix, func(s bench.Share) bool { return s.Operation == "READER_MODE" }) {
 		return bench.Config{}, fmt.Errorf("no card %q in %s", cfg.physical, cfg.cardImage)
 	}
 	run := bench.Config{
@@ -154,25 +181,103 @@ func benchSetup(cfg benchConfig) (bench.Config, error) {
 	if err := run.Validate(); err != nil {
 		return bench.Config{}, err
 	}
+	if _, err := cfg.pids(); err != nil {
+		return bench.Config{}, err
+	}
 	return run, nil
+}
+
+// splitList splits a comma-separated flag, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// pids reads --server-pid.
+func (cfg benchConfig) pids() ([]int, error) {
+	var out []int
+	for _, part := range splitList(cfg.serverPIDs) {
+		pid, err := strconv.Atoi(part)
+		if err != nil || pid <= 0 {
+			return nil, fmt.Errorf("--server-pid: %q is not a process id", part)
+		}
+		out = append(out, pid)
+	}
+	return out, nil
+}
+
+// cpuSample is the CPU each measured process has used so far.
+type cpuSample struct {
+	servers, postgres, self time.Duration
+}
+
+func sampleCPU(cfg benchConfig) (cpuSample, error) {
+	var s cpuSample
+	pids, _ := cfg.pids()
+	for _, pid := range pids {
+		cpu, err := bench.ProcessCPU(pid)
+		if err != nil {
+			return s, err
+		}
+		s.servers += cpu
+	}
+	if cfg.postgresPID > 0 {
+		cpu, err := bench.TreeCPU(cfg.postgresPID)
+		if err != nil {
+			return s, err
+		}
+		s.postgres = cpu
+	}
+	self, err := bench.ProcessCPU(os.Getpid())
+	s.self = self
+	return s, err
+}
+
+// cpuUsed is what the run used between two samples, or nil when nothing
+// but this process was measured outside a run in process.
+func cpuUsed(cfg benchConfig, before, after cpuSample, requests int) *benchCPU {
+	pids, _ := cfg.pids()
+	if len(pids) == 0 && cfg.postgresPID == 0 && !cfg.inProcess {
+		return nil
+	}
+	c := &benchCPU{
+		Servers: after.servers - before.servers, ServerProcesses: len(pids),
+		Postgres: after.postgres - before.postgres, ThisProcess: after.self - before.self,
+	}
+	if requests > 0 {
+		served := c.Servers
+		if cfg.inProcess {
+			served = c.ThisProcess
+		}
+		c.PerRoundTrip = (served + c.Postgres) / time.Duration(requests)
+	}
+	return c
 }
 
 // benchExecute starts the in-process server when asked, runs the load,
 // measures memory, then runs the baseline when asked.
 func benchExecute(ctx context.Context, cfg benchConfig, run bench.Config) (benchResult, error) {
-	gatewayURL, adminURL := cfg.url, cfg.adminURL
-	res := benchResult{Target: gatewayURL + " (a separate process)", Mix: run.Mix.String()}
+	gatewayURLs, adminURL := splitList(cfg.url), cfg.adminURL
+	res := benchResult{Target: strings.Join(gatewayURLs, ", ") + " (separate processes)", Mix: run.Mix.String()}
+	if len(gatewayURLs) == 1 {
+		res.Target = gatewayURLs[0] + " (a separate process)"
+	}
 	if cfg.inProcess {
 		srv, cleanup, err := benchStartLocal(ctx, cfg)
 		if err != nil {
 			return res, err
 		}
 		defer cleanup()
-		gatewayURL, adminURL = srv.GatewayURL, srv.AdminURL
-		res.Target = gatewayURL + " (in this process)"
+		gatewayURLs, adminURL = []string{srv.GatewayURL}, srv.AdminURL
+		res.Target = srv.GatewayURL + " (in this process)"
 	}
 	clientOpts := tsh.ClientOptions{Timeout: cfg.timeout, MaxConnsPerHost: cfg.devices}
-	client, err := tsh.NewClient(gatewayURL, clientOpts)
+	client, err := tsh.NewClientSpread(gatewayURLs, clientOpts)
 	if err != nil {
 		return res, err
 	}
@@ -181,9 +286,18 @@ func benchExecute(ctx context.Context, cfg benchConfig, run bench.Config) (bench
 		return res, err
 	}
 	run.Client = client
+	before, err := sampleCPU(cfg)
+	if err != nil {
+		return res, err
+	}
 	if res.Server, err = bench.Run(ctx, run); err != nil {
 		return res, err
 	}
+	after, err := sampleCPU(cfg)
+	if err != nil {
+		return res, err
+	}
+	res.CPU = cpuUsed(cfg, before, after, res.Server.Requests)
 	if res.Memory, err = benchMeasureMemory(cfg); err != nil {
 		return res, err
 	}
@@ -234,7 +348,10 @@ func benchStartLocal(ctx context.Context, cfg benchConfig) (*node.Node, func(), 
 // benchMeasureMemory reads the server's memory: this process's when the
 // server runs in it, --server-pid's otherwise, nothing without either.
 func benchMeasureMemory(cfg benchConfig) (*benchMemory, error) {
-	pid := cfg.serverPID
+	var pid int
+	if pids, _ := cfg.pids(); len(pids) > 0 {
+		pid = pids[0]
+	}
 	m := &benchMemory{Process: fmt.Sprintf("server process %d", pid)}
 	if cfg.inProcess {
 		pid = os.Getpid()
@@ -268,6 +385,20 @@ func writeBenchText(w io.Writer, cfg benchConfig, res benchResult) error {
 		}
 		b.WriteString("\n")
 	}
+	if c := res.CPU; c != nil {
+		fmt.Fprintf(&b, "  CPU during the run: ")
+		if c.ServerProcesses > 0 {
+			fmt.Fprintf(&b, "tes %s (%d processes), ", benchSeconds(c.Servers), c.ServerProcesses)
+		}
+		if cfg.postgresPID > 0 {
+			fmt.Fprintf(&b, "postgres %s, ", benchSeconds(c.Postgres))
+		}
+		fmt.Fprintf(&b, "this process %s; per round trip %s (servers and postgres", benchSeconds(c.ThisProcess), benchMicros(c.PerRoundTrip))
+		if cfg.inProcess {
+			b.WriteString(", the in-process server counted with the load generator")
+		}
+		b.WriteString(")\n")
+	}
 	if res.Baseline != nil {
 		writeBenchReport(&b, "bare fiber", *res.Baseline)
 		fmt.Fprintf(&b, "ratio: tes runs %.1f%% of the bare server's operations/s (%.1f vs %.1f)\n",
@@ -298,6 +429,10 @@ func writeBenchReport(b *strings.Builder, name string, r bench.Report) {
 	}
 	fmt.Fprintf(b, "  errors: %s\n", strings.Join(parts, ", "))
 }
+
+func benchSeconds(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+func benchMicros(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }
 
 func benchMs(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)

@@ -20,6 +20,8 @@ func TestBenchUsage(t *testing.T) {
 		{"unknown operation", []string{"--operation", "FLY"}, exitUsage},
 		{"bad mix", []string{"--mix", "TOPUP=x"}, exitUsage},
 		{"remote server", []string{"--url", "http://192.168.1.10:8080"}, exitUsage},
+		{"remote server in a list", []string{"--url", "http://127.0.0.1:8080,http://192.168.1.10:8080"}, exitUsage},
+		{"bad server pid", []string{"--server-pid", "12,x"}, exitUsage},
 		{"remote admin", []string{"--admin-url", "http://example.com:8081"}, exitUsage},
 		{"no devices", []string{"--devices", "0"}, exitUsage},
 		{"no limit", []string{"--duration", "0"}, exitUsage},
@@ -36,7 +38,7 @@ func TestBenchUsage(t *testing.T) {
 			if tt.code != exitOK {
 				return
 			}
-			for _, opt := range []string{"url", "admin-url", "admin-token", "in-process", "issuers", "data", "group-commit", "devices", "operation", "mix", "duration", "count", "amount", "issuer", "card-image", "card", "physical-card", "baseline", "server-pid", "timeout", "json"} {
+			for _, opt := range []string{"url", "admin-url", "admin-token", "in-process", "issuers", "data", "group-commit", "devices", "operation", "mix", "duration", "count", "amount", "issuer", "card-image", "card", "physical-card", "baseline", "server-pid", "postgres-pid", "timeout", "json"} {
 				if !strings.Contains(stdout.String(), "  -"+opt) {
 					t.Errorf("--help does not list --%s:\n%s", opt, &stdout)
 				}
@@ -58,6 +60,7 @@ func TestBenchInProcess(t *testing.T) {
 		`^  errors: none$`,
 		`^  memory of this process \(server and load generator\): RSS [0-9.]+ MiB \(peak [0-9.]+ MiB\), Go heap in use `,
 		`^bare fiber: [0-9.]+ operations/s, `,
+		`^  CPU during the run: this process [0-9.]+ s; per round trip \d+ µs `,
 		`^ratio: tes runs [0-9.]+% of the bare server's operations/s`,
 	} {
 		if !regexp.MustCompile(`(?m)` + want).MatchString(stdout.String()) {
@@ -78,5 +81,20 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if res.Server.Operations != 4 || len(res.Server.Errors) != 0 || res.Server.Latency.Count != res.Server.Requests || res.Memory == nil || res.Memory.RSS == 0 || res.Baseline != nil {
 		t.Errorf("result %+v", res)
+	}
+}
+
+// TestBenchDEMOAES: the authenticated issuer runs under load on copies of
+// its sample card, with the built-in test keys.
+func TestBenchDEMOAES(t *testing.T) {
+	args := []string{"--in-process", "--issuers", t.TempDir() + "/none", "--issuer", "DEMOAES", "--devices", "2", "--count", "8", "--mix", "TOPUP,READ,REFUND"}
+	var stdout, stderr bytes.Buffer
+	if code := runBench(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, &stderr)
+	}
+	for _, want := range []string{`^tes: [0-9.]+ operations/s, [0-9.]+ round trips/s \(8 operations, `, `^  errors: none$`} {
+		if !regexp.MustCompile(`(?m)` + want).MatchString(stdout.String()) {
+			t.Errorf("no line matches %s in:\n%s", want, &stdout)
+		}
 	}
 }

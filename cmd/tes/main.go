@@ -20,6 +20,9 @@ Commands:
   test    run the issuers' own flow tests, offline
   replay  run a recorded session through the flows in a folder
   bench   measure a server under load
+  backup  copy the embedded store to a file, from its directory or a running server
+  compact rewrite the embedded store's file with its live pages only (server stopped)
+  version print the version, commit and Go version (also tes --version)
   migrate apply the PostgreSQL schema migrations of --store and exit
 
 Run "tes <command> --help" for a command's options.
@@ -58,6 +61,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		return runReplay(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		return runVersion(stdout)
+	case "compact":
+		return runCompact(args[1:], stdout, stderr)
+	case "backup":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return runBackup(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()

@@ -102,7 +102,7 @@ func TestReplayCommand(t *testing.T) {
 		{"unchanged flow", []string{"--file", trace, "--issuers", "../../issuers"}, exitOK,
 			[]string{"note: ledger facts from the recording", "call 1: same\ncall 2: same\ncall 3: same\ncall 4: same\nresult: no difference"}},
 		{"changed flow", []string{"--file", trace, "--issuers", patched}, exitFail,
-			[]string{"call 3: DECISIONS", "now       decided purchase: request.operation == 'TOPUP' && vars.balance + purchase.amount > settings.maxBalance → fail 163",
+			[]string{"call 3: DECISIONS", "now       decided purchase: request.operation == 'TOPUP' && vars.balance + purchase.amount > settings.maxBalance (request.operation=TOPUP, vars.balance=1000, purchase.amount=500, settings.maxBalance=1200) → fail 163",
 				"call 4: ENDS-EARLY", "result: 2 difference(s), the first at call 3"}},
 		{"both an id and a file", []string{"abc", "--file", trace}, exitUsage, nil},
 		{"neither", []string{"--issuers", "../../issuers"}, exitUsage, nil},

@@ -22,7 +22,7 @@ const serveAbout = `Runs the server: the Device Gateway API for the TSH on --add
 --tls-cert and --tls-key; client certificates required with --client-ca) and
 the admin API on --admin-addr. Every option may also come from the
 environment as TES_<NAME> (e.g. TES_ADMIN_ADDR); a flag wins.
-SIGHUP reloads the issuers; SIGINT or SIGTERM stops accepting, lets the
+SIGHUP reloads the issuers and the key store; SIGINT or SIGTERM stops accepting, lets the
 requests in flight finish, and closes the store.`
 
 // storeFile is the bbolt file inside --data.
@@ -42,10 +42,16 @@ type serveConfig struct {
 	adminToken                     string
 	tlsCert, tlsKey, clientCA      string
 	actors, logLevel               string
+	pprof                          bool
 	stepMemoryMiB                  uint64
+	keys, sealKey                  string
 	// issuersGiven: --issuers or TES_ISSUERS was set, so the folder must
 	// exist (the built-in issuers serve only when neither was).
 	issuersGiven bool
+	// keysGiven: --keys or TES_KEYS was set, so the folder must exist (the
+	// built-in DEMOAES test keys serve only when neither was and ./keys
+	// does not exist).
+	keysGiven bool
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
@@ -60,7 +66,10 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&cfg.clientCA, "client-ca", "", "PEM CA certificates; when set the TSH must present a client certificate they sign")
 	fs.StringVar(&cfg.actors, "actors", "", "comma-separated allowlist of x-actor-id values; empty: any")
-	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (card identifiers are masked above debug)")
+	fs.StringVar(&cfg.keys, "keys", "./keys", "key store: one <issuerId>.json of card keys per issuer, mode 600 (docs/keys.md); the built-in DEMOAES TEST KEYS when it does not exist")
+	fs.StringVar(&cfg.sealKey, "seal-key", "", "file of the key (64 hex digits, mode 600) that seals authenticated sessions in the store; default: <data>/seal.key, created on first start; required with a --store URL and a key store")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (card identifiers are masked above debug); PUT /admin/v1/loglevel changes it at run time")
+	fs.BoolVar(&cfg.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the admin address, behind the admin access rule")
 	fs.Uint64Var(&cfg.stepMemoryMiB, "step-memory", 256, "MiB of heap all running flow steps may share beyond the server's own use; past it the longest-running step ends 921")
 	return fs
 }
@@ -78,6 +87,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 		return exitUsage
 	}
 	cfg.issuersGiven = givenOrInEnv(fs, "issuers", os.Getenv)
+	cfg.keysGiven = givenOrInEnv(fs, "keys", os.Getenv)
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		fmt.Fprintf(stderr, "tes serve: --log-level %q: want debug, info, warn or error\n", cfg.logLevel)
@@ -87,12 +97,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, sign
 		fmt.Fprintf(stderr, "tes serve: %v\n", err)
 		return exitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(ctx, cfg, log, signals); err != nil {
+	levelVar := new(slog.LevelVar)
+	levelVar.Set(level)
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: levelVar, ReplaceAttr: readableDurations}))
+	if err := serve(ctx, cfg, log, levelVar, signals); err != nil {
 		log.Error("tes serve stopped", "error", err.Error())
 		return exitFail
 	}
 	return exitOK
+}
+
+// readableDurations writes durations as Go duration strings ("1.5ms"),
+// not the JSON handler's nanosecond integers.
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 // checkFlags refuses combinations of flags that cannot run.
@@ -112,7 +133,27 @@ func (cfg serveConfig) checkFlags() error {
 			return err
 		}
 	}
+	if cfg.keysGiven {
+		if err := mustBeFolder("--keys", cfg.keys); err != nil {
+			return err
+		}
+	}
+	if cfg.storeURL != "" && cfg.keyDir() != "" && cfg.sealKey == "" {
+		return errors.New("--store with a key store needs --seal-key: every node must open the sessions the others sealed")
+	}
 	return nil
+}
+
+// keyDir is the key store to load: --keys when given or when the default
+// folder exists; empty (the built-in test keys) otherwise.
+func (cfg serveConfig) keyDir() string {
+	if cfg.keysGiven {
+		return cfg.keys
+	}
+	if info, err := os.Stat(cfg.keys); err == nil && info.IsDir() {
+		return cfg.keys
+	}
+	return ""
 }
 
 // gatewayTLS is the TLS configuration of the TSH link; nil for plain HTTP.
@@ -157,7 +198,7 @@ const serverMemory = 512 << 20
 
 // serve starts a node (store, issuers, engine, server, sweeper, watch),
 // serves until told to stop, then drains and closes it.
-func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-chan os.Signal) (err error) {
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, level *slog.LevelVar, signals <-chan os.Signal) (err error) {
 	tlsConf, err := cfg.gatewayTLS()
 	if err != nil {
 		return err
@@ -172,15 +213,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, signals <-cha
 	}
 	n, err := node.Start(ctx, node.Config{
 		StoreURL: cfg.storeURL, DataDir: cfg.data, IssuersDir: cfg.issuers, Watch: true, StepMemory: stepMemory,
+		KeyDir: cfg.keyDir(), SealKeyFile: cfg.sealKey,
 		GatewayAddr: cfg.addr, AdminAddr: cfg.adminAddr, GatewayTLS: tlsConf,
 		AdminToken: cfg.adminToken, Actors: cfg.actorList(),
-		SweepEvery: sweepEvery, Drain: drainTimeout, Logger: log,
+		SweepEvery: sweepEvery, Drain: drainTimeout, Logger: log, LogLevel: level, Pprof: cfg.pprof,
 	})
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, n.Close()) }()
-	log.Info("tes serving",
+	build := readBuildInfo()
+	log.Info("tes serving", "version", build.Version, "commit", build.Commit,
 		"gateway", n.GatewayAddr().String(), "admin", n.AdminAddr().String(),
 		"tls", tlsConf != nil, "clientCertificates", cfg.clientCA != "",
 		"adminToken", cfg.adminToken != "", "actorAllowlist", len(cfg.actorList()))

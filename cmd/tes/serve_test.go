@@ -61,8 +61,12 @@ func startServe(t *testing.T, args ...string) *running {
 	t.Helper()
 	data := t.TempDir()
 	r := &running{log: &lockedBuffer{}, signals: make(chan os.Signal, 1), exit: make(chan int, 1), dataFile: filepath.Join(data, storeFile)}
-	args = append([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data,
-		"--issuers", filepath.Join(t.TempDir(), "none")}, args...)
+	// No --issuers: a given folder must exist, and ./issuers does not
+	// exist here, so the built-in issuers serve (and, without ./keys, the
+	// built-in DEMOAES test keys).
+	t.Setenv("TES_ISSUERS", "")
+	t.Setenv("TES_KEYS", "")
+	args = append([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data}, args...)
 	go func() { r.exit <- runServe(context.Background(), args, io.Discard, r.log, r.signals) }()
 	t.Cleanup(func() {
 		select {
@@ -84,6 +88,7 @@ func startServe(t *testing.T, args ...string) *running {
 		}
 		select {
 		case code := <-r.exit:
+			r.exit <- code // for the cleanup, which would wait for it
 			t.Fatalf("tes serve exited %d:\n%s", code, r.log)
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -155,7 +160,7 @@ func TestServeLifecycle(t *testing.T) {
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&issuers)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || len(issuers) != 1 || issuers[0].IssuerID != "DEMO" || issuers[0].Version == "" || issuers[0].Error != "" {
+	if resp.StatusCode != 200 || len(issuers) != 2 || issuers[0].IssuerID != "DEMO" || issuers[1].IssuerID != "DEMOAES" || issuers[0].Version == "" || issuers[0].Error != "" {
 		t.Errorf("issuers with the token from TES_ADMIN_TOKEN: HTTP %d %+v", resp.StatusCode, issuers)
 	}
 	if strings.Contains(r.log.String(), "from-env") {
@@ -307,6 +312,9 @@ func TestServeBadUsage(t *testing.T) {
 		{"mistyped issuers", []string{"--issuers", "/nonexistent/issuerz"}, "--issuers /nonexistent/issuerz: stat"},
 		{"issuers a file", []string{"--issuers", "serve_test.go"}, "--issuers serve_test.go: not a folder"},
 		{"no step memory", []string{"--step-memory", "0"}, "--step-memory"},
+		{"mistyped keys", []string{"--keys", "/nonexistent/keyz"}, "--keys /nonexistent/keyz: stat"},
+		{"keys a file", []string{"--keys", "serve_test.go"}, "--keys serve_test.go: not a folder"},
+		{"shared store and keys without a seal key", []string{"--store", "postgres://h/db", "--keys", "."}, "needs --seal-key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

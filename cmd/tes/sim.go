@@ -22,11 +22,31 @@ import (
 )
 
 // Default cards of tes sim: the DEMO sample phone card with 1000 yen, and
-// the physical card with 3210 yen for reader mode.
+// the physical card with 3210 yen for reader mode; for DEMOAES, its sample
+// card with 1000 yen, and for tes bench (whose copies get other IDms, and so
+// the key store's default individualisation code) the one whose code is
+// that default.
 const (
-	simPhoneCard    = "012E4C7A11223344"
-	simPhysicalCard = "0101120012345678"
+	simPhoneCard      = "012E4C7A11223344"
+	simPhysicalCard   = "0101120012345678"
+	simAESPhoneCard   = "012E4C7A11224401"
+	benchAESPhoneCard = "012E4C7A11224406"
 )
+
+// aesIssuer is the issuer whose cards are the demo-aes catalogue by default.
+const aesIssuer = "DEMOAES"
+
+// defaultImage is --card-image when it was left empty: the built-in
+// catalogue of the issuer's cards.
+func defaultImage(image, issuer string) string {
+	switch {
+	case image != "":
+		return image
+	case issuer == aesIssuer:
+		return "demo-aes"
+	}
+	return "demo"
+}
 
 // simFaults collects repeated --fault flags.
 type simFaults []tsh.Fault
@@ -79,8 +99,8 @@ func simFlags(cfg *simConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.purchase, "purchase", "", "purchaseId (default with --seed for TOPUP and REFUND: a fresh one)")
 	fs.StringVar(&cfg.actor, "actor", "tes-sim", "x-actor-id header")
 	fs.Int64Var(&cfg.amount, "amount", 500, "amount of the purchase that --seed creates, yen")
-	fs.StringVar(&cfg.cardImage, "card-image", "", `card image file (docs/cards.md), or "demo" for the built-in one (default: with --in-process the issuer's own cards.json when it has one, else "demo")`)
-	fs.StringVar(&cfg.card, "card", "", "the card of the image file to play, by IDm or label (default: the file's first card; with the built-in one, "+simPhysicalCard+" in reader mode)")
+	fs.StringVar(&cfg.cardImage, "card-image", "", `card image file (docs/cards.md), or "demo" or "demo-aes" for the built-in ones (default: with --in-process the issuer's own cards.json when it has one, else "demo-aes" for --issuer DEMOAES, else "demo")`)
+	fs.StringVar(&cfg.card, "card", "", "the card of the image file to play, by IDm or label (default: with a built-in image "+simPhoneCard+", "+simAESPhoneCard+" for DEMOAES, or "+simPhysicalCard+" in reader mode; else the file's first card)")
 	fs.BoolVar(&cfg.inProcess, "in-process", false, "run the server in this process on a temporary store, with the issuers under --issuers: no server, no admin API needed (--url and --admin-url are ignored)")
 	fs.StringVar(&cfg.issuersDir, "issuers", "./issuers", "with --in-process: folder of issuer folders")
 	fs.StringVar(&cfg.serviceID, "service-id", "tes sim", "cardContents.cardServiceId in reader mode")
@@ -112,12 +132,10 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tes sim: unknown --endpoint %q\n", cfg.endpoint)
 		return exitUsage
 	}
-	if cfg.cardImage == "" {
-		cfg.cardImage = "demo"
-		if own := filepath.Join(cfg.issuersDir, cfg.issuer, issuertest.DefaultImageFile); cfg.inProcess && fileExists(own) {
-			cfg.cardImage = own
-		}
+	if own := filepath.Join(cfg.issuersDir, cfg.issuer, issuertest.DefaultImageFile); cfg.cardImage == "" && cfg.inProcess && fileExists(own) {
+		cfg.cardImage = own
 	}
+	cfg.cardImage = defaultImage(cfg.cardImage, cfg.issuer)
 	catalog, err := loadCatalog(cfg.cardImage)
 	if err != nil {
 		fmt.Fprintf(stderr, "tes sim: %v\n", err)
@@ -126,8 +144,14 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	key := cfg.card
 	switch {
 	case key != "":
-	case cfg.cardImage == "demo" && endpoint == flow.EndpointReaderMode:
-		key = simPhysicalCard
+	case cfg.cardImage == "demo" || cfg.cardImage == "demo-aes":
+		key = simPhoneCard
+		switch {
+		case endpoint == flow.EndpointReaderMode:
+			key = simPhysicalCard
+		case cfg.cardImage == "demo-aes":
+			key = simAESPhoneCard
+		}
 	case len(catalog.Cards) > 0:
 		key = catalog.Cards[0].IDm.String()
 	default:
@@ -201,8 +225,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // loadCatalog reads --card-image.
 func loadCatalog(source string) (*card.Catalog, error) {
-	if source == "demo" {
+	switch source {
+	case "demo":
 		return card.Demo()
+	case "demo-aes":
+		return card.DemoAES()
 	}
 	return card.LoadFile(source)
 }

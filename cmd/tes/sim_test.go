@@ -65,6 +65,29 @@ func TestSim(t *testing.T) {
 			wantOut: []string{`^round trip 2: 1 response, device status 231 \(device failure`, `^result: status 231 `},
 		},
 		{
+			name: "DEMOAES top-up", args: []string{"--issuer", "DEMOAES", "--seed", "--operation", "TOPUP", "--card-id", "AES-1", "--device", "D-AES-1"},
+			wantOut: []string{
+				`command Request Service v2 IDm=012E4C7A11224401 nodes=\[1008 .*090C`,
+				`answer  Request Service v2 response .*aes-key-versions=\[0001 0001\]`,
+				`command Authentication1 v2 IDm=012E4C7A11224401`,
+				`command Authentication2 v2 IDm=012E4C7A11224401`,
+				`command Write v2 transaction=`,
+				`^result: status 0 OK, balance 1500, 7 round trips$`,
+			},
+		},
+		{
+			name: "DEMOAES lost write answer is settled", args: []string{"--issuer", "DEMOAES", "--seed", "--operation", "TOPUP", "--card-id", "AES-2", "--device", "D-AES-2", "--fault", "lose-after-write"},
+			wantOut: []string{`answer  none \(card: no answer`, `^result: status 0 OK, balance 1500`},
+		},
+		{
+			name: "DEMOAES key version the store lacks", args: []string{"--issuer", "DEMOAES", "--seed", "--operation", "READ", "--card", "012E4C7A11224405", "--card-id", "AES-3", "--device", "D-AES-3", "--expect", "177"},
+			wantOut: []string{`^result: status 177 `},
+		},
+		{
+			name: "DEMOAES card does not authenticate", args: []string{"--issuer", "DEMOAES", "--seed", "--operation", "TOPUP", "--card", "012E4C7A11224404", "--card-id", "AES-4", "--device", "D-AES-4", "--expect", "911"},
+			wantOut: []string{`^result: status 911 `},
+		},
+		{
 			name: "unexpected status", args: []string{"--operation", "READ", "--card-id", "NOBODY", "--device", "D-NOBODY"},
 			wantCode: exitFail, wantOut: []string{`^result: status 119 `},
 		},

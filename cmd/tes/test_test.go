@@ -31,7 +31,7 @@ func TestTestCommand(t *testing.T) {
 		want []string // lines or parts the output must hold
 	}{
 		{"shipped issuers pass", []string{"--issuers", "../../issuers"}, exitOK,
-			[]string{"ok   DEMO/tests/topup.yaml:4: TOPUP 500 on the adult card", "ok: ", " 0 failed, 0 skipped, 0 problems; 1 issuers in "}},
+			[]string{"ok   DEMO/tests/topup.yaml:4: TOPUP 500 on the adult card", "ok: ", " 0 failed, 0 skipped, 0 problems; 2 issuers in "}},
 		{"--run and an issuer argument", []string{"DEMO", "--issuers", "../../issuers", "--run", "^REFUND 300$"}, exitOK,
 			[]string{"ok   DEMO/tests/refund.yaml:2: REFUND 300", "ok: 1 passed, 0 failed"}},
 		{"a changed status code fails its case", []string{"--issuers", broken, "--run", "REFUND"}, exitFail,

@@ -55,7 +55,7 @@
 
 ---The answer to one command.
 ---@class tes.Response
----@field kind "polling"|"read"|"write"|"request_service"|"raw"
+---@field kind "polling"|"read"|"write"|"request_service"|"request_service_v2"|"raw"|"auth"|"read_v2"|"write_v2"
 ---@field answered boolean a frame came back
 ---@field valid boolean it parsed
 ---@field ok boolean valid and SF1 = 00
@@ -68,6 +68,8 @@
 ---@field blocks string[] the blocks read, 1-based, 16-byte strings
 ---@field keyVersions integer[] Request Service's key versions (0xFFFF: no such node)
 ---@field raw? string the frame as received
+---@field notAuthentic? boolean a secure answer came back and did not authenticate (counts as no answer)
+---@field keyUnknown? boolean sam.auth could not begin: no key at the card's key version
 
 ---felica builds commands: each call appends one command to the step's batch
 ---(at most 16). `as` names its answer in ctx.resp (default: the kind; unique
@@ -88,9 +90,36 @@ function felica.write(opts) end
 ---@param opts { as?: string, idm?: string, nodes: integer[] }
 function felica.request_service(opts) end
 
+---The card's AES key versions of the nodes (resp.<as>.keyVersions, 0xFFFF: no such node).
+---@param opts { as?: string, idm?: string, nodes: integer[] }
+function felica.request_service_v2(opts) end
+
 ---A frame sent as is.
 ---@param opts { as?: string, hex: string }
 function felica.raw(opts) end
+
+---sam runs the secure commands of keyed cards through the server's secure
+---access module (keys never reach Lua). See docs/scripting.md and docs/keys.md.
+---@class tes.sam
+sam = {}
+
+---Mutual authentication (Authentication1 v2, then 2 v2) over the node list; a
+---batch of its own. keyVersions defaults to what request_service_v2 reported.
+---@param opts { as?: string, idm?: string, nodes: integer[], keyVersions?: integer[] }
+function sam.auth(opts) end
+
+---A Read v2 in the authenticated session (answer as "read_v2" by default).
+---@param opts { as?: string, idm?: string, blocks: { [1]: integer, [2]: integer }[] }
+function sam.read(opts) end
+
+---A Write v2 in the authenticated session, all blocks applied all or nothing
+---(answer as "write_v2" by default).
+---@param opts { as?: string, idm?: string, blocks: { [1]: integer, [2]: integer, [3]: string }[] }
+function sam.write(opts) end
+
+---Whether the operation holds an authenticated session.
+---@return boolean
+function sam.authenticated() end
 
 ---bin reads and builds bytes (Lua strings). Offsets are 0-based, n <= 8.
 ---@class tes.bin

@@ -1,10 +1,13 @@
 package openapitest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -63,6 +66,11 @@ func (c *Contract) ValidateReply(method, path string, status int, header http.He
 		Header:                 header,
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
 	}
+	// Bodies other than JSON (YAML, CSV, a backup) are checked for status
+	// and content type only: the validator decodes JSON bodies.
+	if ct := header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		check.Options.ExcludeResponseBody = true
+	}
 	check.SetBodyBytes(body)
 	return openapi3filter.ValidateResponse(context.Background(), check)
 }
@@ -93,3 +101,45 @@ func (c *Contract) input(req *http.Request) (*openapi3filter.RequestValidationIn
 	}
 	return &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route}, nil
 }
+
+// Transport returns an http.RoundTripper that sends each request through
+// base (http.DefaultTransport when nil) and reports with t.Errorf a request
+// or reply that breaks the document, so that a test's admin or gateway
+// client checks all its traffic. Replies that are not JSON (a CSV report,
+// a backup, the document itself) are checked for their status and content
+// type only as far as the document describes them.
+func (c *Contract) Transport(t testing.TB, base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return roundTripper(func(req *http.Request) (*http.Response, error) {
+		t.Helper()
+		var reqBody []byte
+		if req.Body != nil {
+			var err error
+			if reqBody, err = io.ReadAll(req.Body); err != nil {
+				return nil, fmt.Errorf("openapitest: read request body: %w", err)
+			}
+			req.Body = io.NopCloser(bytes.NewReader(reqBody))
+		}
+		probe := req.Clone(req.Context())
+		probe.Body = io.NopCloser(bytes.NewReader(reqBody))
+		c.CheckRequest(t, probe)
+		resp, err := base.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("openapitest: read reply body: %w", err)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		c.CheckReply(t, req.Method, req.URL.RequestURI(), resp.StatusCode, resp.Header, body)
+		return resp, nil
+	})
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

@@ -74,7 +74,9 @@ func BenchmarkPutSessionConcurrent(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
 			b.RunParallel(func(pb *testing.PB) {
-				s := storetest.TypicalSession(fmt.Sprintf("s%d", writers.Add(1)), "i", "d", t0)
+				w := writers.Add(1)
+				s := storetest.TypicalSession(fmt.Sprintf("s%d", w), "i", "d", t0)
+				s.CardID, s.IDm = fmt.Sprintf("card-%d", w), fmt.Sprintf("IDM-%d", w) // one open session per card
 				for n := 1; pb.Next(); n++ {
 					s.Revision = uint64(n)
 					if err := st.Update(context.Background(), func(tx store.Tx) error { return tx.PutSession(s) }); err != nil {

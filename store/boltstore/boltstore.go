@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -68,12 +69,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("boltstore: open %s: waited %s: %w", path, opts.Timeout, ErrLocked)
-	}
+	db, err := openCurrent(path, opts.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+		return nil, err
 	}
 	if err := db.Update(createBuckets); err != nil {
 		return nil, errors.Join(fmt.Errorf("boltstore: create buckets in %s: %w", path, err), db.Close())
@@ -84,6 +82,38 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	opts.Logger.Info("store opened", "path", path, "commitAlone", opts.CommitAlone, "groupCommit", opts.GroupCommit)
 	return s, nil
+}
+
+// openCurrent opens the file at path and takes its lock. A compaction
+// (Compact) renames a new file over path while it holds the old one's
+// lock: an Open that waited for that lock would hold the old, unlinked
+// file, and every write after it would be lost. So once locked, the file is
+// checked to still be the one at path, and opened again if it is not.
+func openCurrent(path string, timeout time.Duration) (*bolt.DB, error) {
+	for range 3 {
+		var file *os.File // the file bbolt opens, to compare with path's
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout,
+			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+				f, err := os.OpenFile(name, flag, perm)
+				file = f
+				return f, err
+			}})
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("boltstore: open %s: waited %s: %w", path, timeout, ErrLocked)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+		}
+		held, errHeld := file.Stat()
+		atPath, errPath := os.Stat(path)
+		if errHeld == nil && errPath == nil && os.SameFile(held, atPath) {
+			return db, nil
+		}
+		if err := db.Close(); err != nil {
+			return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+		}
+	}
+	return nil, fmt.Errorf("boltstore: open %s: the file was replaced three times while opening it", path)
 }
 
 // Close releases the file. It waits for running transactions, and Updates

@@ -23,26 +23,39 @@
 //
 // # Transactions
 //
-// Update runs its closure in a SERIALIZABLE transaction. That is the level
-// at which every closure behaves as if it ran alone, which is what the
-// engine and the admin API were written against (bbolt runs one writer at
-// a time): the engine's commit re-reads the device's newest session and
+// Update runs its closure in a READ COMMITTED transaction in which every
+// read of a record by its key takes the row's lock (SELECT … FOR UPDATE)
+// until the commit, and in which the writers of a device's sessions take
+// the device's transaction lock (pg_advisory_xact_lock of issuer and
+// device) before they read the device's newest session. So two closures
+// that touch the same record run one after the other, in every process,
+// and the second reads what the first committed, as under bbolt's single
+// writer: the engine's commit re-reads the device's newest session and
 // goes ahead only if it is unchanged, a sweep expires what it listed, the
-// admin API reads a card and writes it back; under READ COMMITTED two
-// processes could each read "no session" and both start one, or one could
-// overwrite the other's card. Serializable turns each such race into a
-// serialization failure (40001) of one side; Update then runs the closure
-// again (it is idempotent by the store's contract) after a jittered,
-// doubling backoff, at most Options.MaxAttempts times, and the new run
-// sees what the winner committed. Deadlocks (40P01) are retried the same
-// way. View runs in a REPEATABLE READ, READ ONLY transaction: one snapshot
-// for all its reads, and never a serialization failure.
+// admin API reads a card and writes it back. Closures that touch different
+// records do not wait for each other.
 //
-// The rules that must hold across processes do not rest on the isolation
-// level alone: the session compare-and-swap is the revision in the
-// UPDATE's WHERE (no row updated is store.ErrConflict), and a card's claim
-// is a row whose primary key is (issuer, kind, id) — a second open
-// session's INSERT is a unique violation (23505), store.ErrClaimed.
+// Why not SERIALIZABLE, which gives the same guarantee with no locking
+// code: PostgreSQL's serializable snapshot isolation tracks reads with
+// predicate locks on index pages, and the tables that every request reads
+// by a key that is often absent (claims, held only by open sessions; the
+// device pointers) stay a page or two, so unrelated devices conflict: with
+// 16 devices on two nodes, requests failed with 40001 on each of 12
+// attempts. Locks make the same requests wait only for their own device,
+// card or purchase. (Under plain READ COMMITTED without them, the
+// several-store suite fails: two open sessions for one device, a purchase
+// applied twice.)
+//
+// The rules that must hold across processes rest on the database, never on
+// a process's memory: the session compare-and-swap is the revision in the
+// UPDATE's WHERE (no row updated is store.ErrConflict); a card's claim is a
+// row whose primary key is (issuer, kind, id), and a second open session's
+// INSERT is a unique violation (23505), store.ErrClaimed; one open session
+// per device is the device lock above. A deadlock (40P01) or a
+// serialization failure (40001) makes Update run the closure again (it is
+// idempotent by the store's contract) after a jittered, doubling backoff,
+// at most Options.MaxAttempts times. View runs in a REPEATABLE READ, READ
+// ONLY transaction: one snapshot for all its reads, no locks.
 //
 // Update returns once COMMIT has returned, with synchronous_commit forced
 // on for the store's connections: the commit's WAL is flushed (and, with
@@ -55,16 +68,14 @@
 //     the error. Only database faults and a claim lost to a concurrent
 //     transaction fail a statement; ErrNotFound, ErrConflict and
 //     ErrInvalid do not.
-//   - The connections run with enable_seqscan off. Every query is keyed
-//     and has an index (index_test.go runs EXPLAIN of each); on small
-//     tables the planner would still prefer a sequential scan, and in a
-//     serializable transaction a sequential scan takes a predicate lock on
-//     the whole table, failing unrelated transactions (the PostgreSQL
-//     manual advises encouraging index scans for serializable workloads).
+//   - Every query a request, a sweep or an admin change runs is keyed and
+//     has an index; index_test.go runs EXPLAIN of each and fails on a plan
+//     that reads a table whole. The indexes are listed in
+//     docs/scaling.md.
 //   - Ids and the text fields stored in columns must be valid UTF-8
 //     without NUL (ErrInvalid otherwise), a limit of PostgreSQL's text.
-//   - Audit entries are numbered max+1 inside the appending transaction,
-//     so numbers follow commit order; concurrent admin changes retry.
+//   - Audit entries are numbered max+1 under a transaction lock, so
+//     numbers follow commit order; admin changes append one at a time.
 //   - Connection loss fails the transactions in flight (the engine answers
 //     921; nothing is half-written, a transaction commits whole or not at
 //     all) and the pool reconnects when the database is back. A COMMIT

@@ -42,11 +42,12 @@ func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndDa
 // TestRequestQueriesUseIndexes runs every operation of the DEMO issuer
 // through a real node on PostgreSQL, then the sweeper, records each
 // statement they ran, and EXPLAINs it: no plan may read a table whole,
-// by a sequential scan or an index scan without an index condition. The connections run with enable_seqscan off (as the store's
-// always do), which makes the planner take any index that can serve a
-// query, however small the table; a Seq Scan left in a plan therefore
-// means that no index can serve it, and the query would read the whole
-// table once it is big.
+// by a sequential scan or an index scan without an index condition. The
+// EXPLAIN runs with enable_seqscan off, which makes the planner take any
+// index that can serve a query, however small the table (on a small one it
+// would rightly prefer a sequential scan); a Seq Scan left in a plan, or an
+// index walked without a condition, therefore means that no index can
+// serve the query, and it would read the whole table once it is big.
 func TestRequestQueriesUseIndexes(t *testing.T) {
 	url := pgtest.Database(t)
 	rec := &recorder{seen: map[string][]any{}}

@@ -28,7 +28,7 @@ func (t *tx) Card(issuerID, cardID string) (store.Card, error) {
 	if err := checkIDs("issuer id", issuerID, "card id", cardID); err != nil {
 		return c, err
 	}
-	found, err := t.getJSON("Card", "SELECT body FROM cards WHERE issuer_id = $1 AND card_id = $2",
+	found, err := t.getJSON("Card", "SELECT body FROM cards WHERE issuer_id = $1 AND card_id = $2"+t.forUpdate(),
 		[]any{issuerID, cardID}, &c)
 	if err == nil && !found {
 		err = fmt.Errorf("pgstore: card of issuer %s: %w", issuerID, store.ErrNotFound)
@@ -61,7 +61,7 @@ func (t *tx) Purchase(issuerID, purchaseID string) (store.Purchase, error) {
 	if err := checkIDs("issuer id", issuerID, "purchase id", purchaseID); err != nil {
 		return p, err
 	}
-	found, err := t.getJSON("Purchase", "SELECT body FROM purchases WHERE issuer_id = $1 AND purchase_id = $2",
+	found, err := t.getJSON("Purchase", "SELECT body FROM purchases WHERE issuer_id = $1 AND purchase_id = $2"+t.forUpdate(),
 		[]any{issuerID, purchaseID}, &p)
 	if err == nil && !found {
 		err = fmt.Errorf("pgstore: purchase %q of issuer %q: %w", purchaseID, issuerID, store.ErrNotFound)
@@ -135,7 +135,7 @@ func (t *tx) Account(issuerID, accountID string) (store.Account, error) {
 	if err := checkIDs("issuer id", issuerID, "account id", accountID); err != nil {
 		return a, err
 	}
-	found, err := t.getJSON("Account", "SELECT body FROM accounts WHERE issuer_id = $1 AND account_id = $2",
+	found, err := t.getJSON("Account", "SELECT body FROM accounts WHERE issuer_id = $1 AND account_id = $2"+t.forUpdate(),
 		[]any{issuerID, accountID}, &a)
 	if err == nil && !found {
 		err = fmt.Errorf("pgstore: account of issuer %s: %w", issuerID, store.ErrNotFound)
@@ -159,7 +159,7 @@ func (t *tx) PutAccount(a store.Account) error {
 	}
 	var oldIDm string
 	found, err := t.scanOne("PutAccount: read the stored account",
-		"SELECT idm FROM accounts WHERE issuer_id = $1 AND account_id = $2", []any{a.IssuerID, a.CardAccountID}, &oldIDm)
+		"SELECT idm FROM accounts WHERE issuer_id = $1 AND account_id = $2"+t.forUpdate(), []any{a.IssuerID, a.CardAccountID}, &oldIDm)
 	if err != nil {
 		return err
 	}
@@ -318,9 +318,9 @@ func (t *tx) DeleteScriptVersion(issuerID, hash string) error {
 	return err
 }
 
-// AppendAudit numbers e one past the greatest number in the log. In a
-// serializable transaction two appenders cannot take the same number: one
-// of them fails and runs again, so the numbers follow the commit order.
+// AppendAudit numbers e one past the greatest number in the log, under a
+// transaction lock that appenders of every process take in turn, so the
+// numbers follow the commit order.
 func (t *tx) AppendAudit(e store.AuditEntry) error {
 	if err := t.writableFor("AppendAudit"); err != nil {
 		return err
@@ -329,6 +329,11 @@ func (t *tx) AppendAudit(e store.AuditEntry) error {
 		return fmt.Errorf("pgstore: audit entry without action or actor: %w", store.ErrInvalid)
 	}
 	if err := checkText("issuer id", e.IssuerID); err != nil {
+		return err
+	}
+	// One appender at a time, of every process: the next one reads the
+	// greatest number after this transaction committed it.
+	if _, err := t.exec("AppendAudit: take the audit lock", "SELECT pg_advisory_xact_lock($1)", lockKey("audit")); err != nil {
 		return err
 	}
 	var seq int64

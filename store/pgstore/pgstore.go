@@ -116,11 +116,6 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// (the server's default, forced here so that a server configured
 	// otherwise cannot weaken it).
 	params["synchronous_commit"] = "on"
-	// Every query is meant to run on an index (EXPLAIN-tested); on small
-	// tables the planner would pick sequential scans, which in
-	// serializable transactions take a predicate lock on the whole table
-	// and fail unrelated transactions. See doc.go.
-	params["enable_seqscan"] = "off"
 	if params["application_name"] == "" {
 		params["application_name"] = "tes"
 	}
@@ -179,18 +174,19 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	return err
 }
 
-// Update runs fn in a serializable transaction and commits when fn
-// returns nil; it returns once the commit is durable. When the
-// transaction fails with a serialization failure or a deadlock, fn runs
-// again in a new transaction after a jittered backoff, at most
-// Options.MaxAttempts times in all. Safe for concurrent use.
+// Update runs fn in a read-committed transaction whose reads by key lock
+// what they read (see doc.go) and commits when fn returns nil; it returns
+// once the commit is durable. When the transaction fails with a
+// serialization failure or a deadlock, fn runs again in a new transaction
+// after a jittered backoff, at most Options.MaxAttempts times in all. Safe
+// for concurrent use.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
 	bound := s.opts.Backoff
 	for attempt := 1; ; attempt++ {
-		retry, err := s.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, true, fn)
+		retry, err := s.run(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, true, fn)
 		if !retry {
 			return err
 		}
@@ -221,23 +217,20 @@ func (s *Store) ready(ctx context.Context) error {
 // run runs fn in one transaction and reports whether it failed in a way a
 // new attempt may fix.
 func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn func(store.Tx) error) (retry bool, err error) {
-	ptx, err := s.pool.BeginTx(ctx, opts)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		if s.closed.Load() {
 			return false, fmt.Errorf("pgstore: %s: %w", s.where, store.ErrClosed)
 		}
-		return false, fmt.Errorf("pgstore: begin: %w", err)
+		return false, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	t := &tx{ctx: ctx, ptx: ptx, writable: writable}
-	defer func() {
-		t.done = true
-		if err != nil {
-			// A rollback that fails leaves the connection to the pool to
-			// close; the transaction's error is the one to report.
-			_ = ptx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
+	// A connection left inside a transaction (a failed rollback) is not
+	// idle: the pool closes it instead of reusing it.
+	defer conn.Release()
+	t := &tx{ctx: ctx, conn: conn.Conn(), beginSQL: beginSQL(opts), writable: writable}
+	defer func() { t.done = true }()
 	if err = fn(t); err != nil {
+		_ = t.end(false)
 		// The closure may have turned a failed statement's error into its
 		// own: the statement's tells whether to retry.
 		return retryable(t.failed) || retryable(err), err
@@ -245,12 +238,22 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, writable bool, fn f
 	if t.failed != nil {
 		// A statement failed and the closure went on: the transaction is
 		// aborted and cannot commit.
+		_ = t.end(false)
 		return retryable(t.failed), fmt.Errorf("pgstore: the closure ignored a failed statement: %w", t.failed)
 	}
-	if err = ptx.Commit(ctx); err != nil {
+	if err = t.end(true); err != nil {
 		return retryable(err), fmt.Errorf("pgstore: commit: %w", err)
 	}
 	return false, nil
+}
+
+// beginSQL is the BEGIN statement of a transaction with opts.
+func beginSQL(opts pgx.TxOptions) string {
+	sql := "begin isolation level " + string(opts.IsoLevel)
+	if opts.AccessMode != "" {
+		sql += " " + string(opts.AccessMode)
+	}
+	return sql
 }
 
 // retryable reports whether err is a serialization failure or a deadlock:

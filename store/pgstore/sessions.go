@@ -26,6 +26,9 @@ func (t *tx) DeviceSession(issuerID, deviceID string) (store.Session, error) {
 	if err := checkIDs("issuer id", issuerID, "device id", deviceID); err != nil {
 		return store.Session{}, err
 	}
+	if err := t.lockDevice(issuerID, deviceID); err != nil {
+		return store.Session{}, err
+	}
 	return t.oneSession("DeviceSession", fmt.Sprintf("session of device %q of issuer %q", deviceID, issuerID),
 		`SELECT s.body FROM device_sessions d JOIN sessions s ON s.id = d.session_id
 		 WHERE d.issuer_id = $1 AND d.device_id = $2`, issuerID, deviceID)
@@ -125,6 +128,9 @@ func (t *tx) PutSession(s store.Session) error {
 		return err
 	}
 	if err := validateSession(s); err != nil {
+		return err
+	}
+	if err := t.lockDevice(s.IssuerID, s.DeviceID); err != nil {
 		return err
 	}
 	var h storedHead

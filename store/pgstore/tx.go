@@ -16,15 +16,121 @@ import (
 	"github.com/tes-project/tes/store"
 )
 
-// tx is a store.Tx over one PostgreSQL transaction. Like the pgx.Tx it
-// wraps, it belongs to the goroutine running the closure; every statement
-// takes the context of the View or Update that made it.
+// tx is a store.Tx over one PostgreSQL transaction on one pooled
+// connection. It belongs to the goroutine running the closure; every
+// statement takes the context of the View or Update that made it.
+//
+// The transaction begins with its first statement: BEGIN and that
+// statement travel in one round trip (a pgx batch), so a transaction costs
+// one round trip more than its statements (the COMMIT), and a closure that
+// runs none costs nothing.
 type tx struct {
 	ctx      context.Context
-	ptx      pgx.Tx
+	conn     *pgx.Conn
+	beginSQL string // BEGIN with the isolation level and access mode
+	begun    bool   // BEGIN was sent: the transaction must be ended
 	writable bool
 	done     bool  // set when the closure returned; every method then fails
 	failed   error // the first statement that failed: the transaction is aborted
+	// devices holds the keys of the device locks this transaction took.
+	devices map[int64]bool
+}
+
+// query runs one statement and calls each for every row it returns; the
+// transaction's first statement goes with its BEGIN.
+func (t *tx) query(sql string, args []any, each func(pgx.Rows) error) (pgconn.CommandTag, error) {
+	var rows pgx.Rows
+	var batch pgx.BatchResults
+	var err error
+	if t.begun {
+		rows, err = t.conn.Query(t.ctx, sql, args...)
+	} else {
+		t.begun = true
+		b := &pgx.Batch{}
+		b.Queue(t.beginSQL)
+		b.Queue(sql, args...)
+		batch = t.conn.SendBatch(t.ctx, b)
+		if _, err = batch.Exec(); err == nil {
+			rows, err = batch.Query()
+		}
+	}
+	if err == nil {
+		for rows.Next() {
+			if err = each(rows); err != nil {
+				break
+			}
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	var tag pgconn.CommandTag
+	if rows != nil {
+		tag = rows.CommandTag()
+	}
+	if batch != nil {
+		if closeErr := batch.Close(); err == nil {
+			err = closeErr
+		}
+	}
+	return tag, err
+}
+
+// end commits (or rolls back) the transaction, if it began.
+func (t *tx) end(commit bool) error {
+	if !t.begun {
+		return nil
+	}
+	if !commit {
+		// A rollback that fails leaves a connection the pool discards
+		// (it is not idle); the transaction's own error is the one to
+		// report.
+		_, _ = t.conn.Exec(context.WithoutCancel(t.ctx), "rollback")
+		return nil
+	}
+	tag, err := t.conn.Exec(t.ctx, "commit")
+	if err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		return errors.New("the server rolled the transaction back")
+	}
+	return nil
+}
+
+// forUpdate is the locking clause of a read by key: in an Update the row
+// read stays locked until the commit, so a concurrent writer of the same
+// record waits and then reads what this one wrote (no lost update); a
+// View locks nothing.
+func (t *tx) forUpdate() string {
+	if t.writable {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// lockDevice takes, in an Update, the transaction lock of the device: the
+// writers of a device's sessions, in every process, take it before they
+// read the device's newest session, so that of two transactions starting
+// the device's operation the second reads what the first committed. A
+// device lock is held until the transaction ends; taking it again is free.
+func (t *tx) lockDevice(issuerID, deviceID string) error {
+	if !t.writable {
+		return nil
+	}
+	key := lockKey("device\x00" + issuerID + "\x00" + deviceID)
+	if t.devices[key] {
+		return nil
+	}
+	if _, err := t.exec("lock the device", "SELECT pg_advisory_xact_lock($1)", key); err != nil {
+		return err
+	}
+	if t.devices == nil {
+		t.devices = map[int64]bool{}
+	}
+	t.devices[key] = true
+	return nil
 }
 
 var (
@@ -64,7 +170,7 @@ func (t *tx) note(err error) error {
 }
 
 func (t *tx) exec(op, sql string, args ...any) (pgconn.CommandTag, error) {
-	tag, err := t.ptx.Exec(t.ctx, sql, args...)
+	tag, err := t.query(sql, args, func(pgx.Rows) error { return nil })
 	if err != nil {
 		return tag, fmt.Errorf("pgstore: %s: %w", op, t.note(err))
 	}
@@ -74,23 +180,31 @@ func (t *tx) exec(op, sql string, args ...any) (pgconn.CommandTag, error) {
 // scanOne runs a query of one row into dest and reports whether there
 // was a row.
 func (t *tx) scanOne(op, sql string, args []any, dest ...any) (bool, error) {
-	err := t.ptx.QueryRow(t.ctx, sql, args...).Scan(dest...)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
+	found := false
+	_, err := t.query(sql, args, func(rows pgx.Rows) error {
+		if found {
+			return nil
+		}
+		found = true
+		return rows.Scan(dest...)
+	})
 	if err != nil {
 		return false, fmt.Errorf("pgstore: %s: %w", op, t.note(err))
 	}
-	return true, nil
+	return found, nil
 }
 
 // bodies runs a query whose rows are one bytea each and returns them.
 func (t *tx) bodies(op, sql string, args ...any) ([][]byte, error) {
-	rows, err := t.ptx.Query(t.ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: %s: %w", op, t.note(err))
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	var list [][]byte
+	_, err := t.query(sql, args, func(rows pgx.Rows) error {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return err
+		}
+		list = append(list, b)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %s: %w", op, t.note(err))
 	}

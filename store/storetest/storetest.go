@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SearchSessionsPaging", testSearchSessionsPaging},
 		{"Purchases", testPurchases},
 		{"Audit", testAudit},
+		{"EachCardAndAccount", testEachCardAndAccount},
 		{"ReaderModeAttempts", testReaderModeAttempts},
 		{"PurgeReaderModeAttempts", testPurgeReaderModeAttempts},
 		{"Blacklist", testBlacklist},
@@ -157,6 +158,9 @@ func TypicalSession(id, issuerID, deviceID string, createdAt time.Time) store.Se
 			Commands:   s.Batch,
 			StatusCode: 0,
 			Message:    "OK",
+			Effects:    []string{"RECORD_BALANCE balance 1200 counter 17"},
+			Logs:       []string{"money.lua:12: read 1200"},
+			Vars:       `{"balance":1200,"counter":17}`,
 		})
 	}
 	return s

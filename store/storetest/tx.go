@@ -131,6 +131,10 @@ func keyedCalls() []keyedCall {
 		{"PutPurchase", 2, func(tx store.Tx, k []string) error {
 			return tx.PutPurchase(store.Purchase{IssuerID: k[0], PurchaseID: k[1]})
 		}},
+		{"EachCard", 1, func(tx store.Tx, k []string) error { return tx.EachCard(k[0], func(store.Card) error { return nil }) }},
+		{"EachAccount", 1, func(tx store.Tx, k []string) error {
+			return tx.EachAccount(k[0], func(store.Account) error { return nil })
+		}},
 		{"Account", 2, func(tx store.Tx, k []string) error { _, err := tx.Account(k[0], k[1]); return err }},
 		{"PutAccount", 3, func(tx store.Tx, k []string) error {
 			return tx.PutAccount(store.Account{IssuerID: k[0], CardAccountID: k[1], IDm: k[2]})

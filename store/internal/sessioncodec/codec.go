@@ -25,8 +25,9 @@ import (
 // with '{' is JSON, as written by earlier versions, and still reads.
 //
 // Format 2 moved CardID into the head and added IDm after it, so that
-// PutSession can release a session's claims from the head alone; format 1
-// records still read (they hold no claims).
+// PutSession can release a session's claims from the head alone, and gave
+// each trace entry the effects, log lines and variables of its step;
+// format 1 records still read (they hold no claims).
 const Format byte = 2
 
 // ErrCorrupt: a stored session record cannot be decoded.
@@ -91,13 +92,13 @@ func Encode(dst []byte, s store.Session) []byte {
 		w.commands(e.Responses)
 		w.varint(int64(e.DeviceCode))
 		w.varint(int64(e.DeviceTime))
-		w.count(len(e.Decisions), len(e.Decisions) == 0)
-		for _, d := range e.Decisions {
-			w.str(d)
-		}
+		w.strs(e.Decisions)
 		w.commands(e.Commands)
 		w.varint(int64(e.StatusCode))
 		w.str(e.Message)
+		w.strs(e.Effects)
+		w.strs(e.Logs)
+		w.str(e.Vars)
 	}
 	return w.b
 }
@@ -141,15 +142,15 @@ func Decode(data []byte) (store.Session, error) {
 			e.Responses = r.commands()
 			e.DeviceCode = int(r.varint())
 			e.DeviceTime = time.Duration(r.varint())
-			if n, ok := r.count(); ok {
-				e.Decisions = make([]string, n)
-				for j := range e.Decisions {
-					e.Decisions[j] = r.str()
-				}
-			}
+			e.Decisions = r.strs()
 			e.Commands = r.commands()
 			e.StatusCode = int(r.varint())
 			e.Message = r.str()
+			if h.format >= 2 {
+				e.Effects = r.strs()
+				e.Logs = r.strs()
+				e.Vars = r.str()
+			}
 		}
 	}
 	if r.err == nil && len(r.b) > 0 {
@@ -226,6 +227,14 @@ func (w *encoder) time(t time.Time) {
 	}
 	b[mark] = byte(len(b) - mark - 1)
 	w.b = b
+}
+
+// strs stores a list of strings; a nil or empty one reads back nil.
+func (w *encoder) strs(list []string) {
+	w.count(len(list), len(list) == 0)
+	for _, s := range list {
+		w.str(s)
+	}
 }
 
 func (w *encoder) commands(cmds []store.Command) {
@@ -371,6 +380,18 @@ func (r *decoder) time() time.Time {
 		return time.Time{}
 	}
 	return t
+}
+
+func (r *decoder) strs() []string {
+	n, ok := r.count()
+	if !ok {
+		return nil
+	}
+	list := make([]string, n)
+	for i := range list {
+		list[i] = r.str()
+	}
+	return list
 }
 
 func (r *decoder) commands() []store.Command {
