@@ -92,7 +92,11 @@ func Open(path string, opts Options) (*Store, error) {
 func openCurrent(path string, timeout time.Duration) (*bolt.DB, error) {
 	for range 3 {
 		var file *os.File // the file bbolt opens, to compare with path's
+		// The freelist is not written at each commit (NoFreelistSync) but
+		// rebuilt by a scan when the file opens, and kept as a map, as etcd
+		// runs bbolt: each commit writes fewer pages (BENCHMARKS.md).
 		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout,
+			NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
 			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
 				f, err := os.OpenFile(name, flag, perm)
 				file = f
