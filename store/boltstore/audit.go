@@ -31,7 +31,7 @@ func (t *tx) AuditLog(q store.AuditQuery) ([]store.AuditEntry, string, error) {
 	if err := t.usable("AuditLog"); err != nil {
 		return nil, "", err
 	}
-	if err := checkLimit(q.Limit); err != nil {
+	if err := store.CheckLimit(q.Limit); err != nil {
 		return nil, "", err
 	}
 	c := t.btx.Bucket(bucketAudit).Cursor()

@@ -23,19 +23,12 @@ func heldClaims(s store.Session) []store.Claim {
 	return s.Claims()
 }
 
-func checkClaim(c store.Claim) error {
-	if c.Kind != store.ClaimCard && c.Kind != store.ClaimIDm {
-		return fmt.Errorf("boltstore: claim kind %q: %w", c.Kind, store.ErrInvalid)
-	}
-	return checkID("claim id", c.ID)
-}
-
 // checkClaims fails with ErrClaimed when another session holds a claim s
 // would take. It writes nothing, so PutSession can refuse before it writes.
 func (t *tx) checkClaims(s store.Session) error {
 	b := t.btx.Bucket(bucketClaims)
 	for _, c := range heldClaims(s) {
-		if err := checkClaim(c); err != nil {
+		if err := store.CheckClaim(c); err != nil {
 			return err
 		}
 		if holder := b.Get(claimKey(s.IssuerID, c)); holder != nil && string(holder) != s.ID {
@@ -73,10 +66,10 @@ func (t *tx) ClaimHolder(issuerID string, c store.Claim) (string, error) {
 	if err := t.usable("ClaimHolder"); err != nil {
 		return "", err
 	}
-	if err := checkID("issuer id", issuerID); err != nil {
+	if err := store.CheckKey("issuer id", issuerID); err != nil {
 		return "", err
 	}
-	if err := checkClaim(c); err != nil {
+	if err := store.CheckClaim(c); err != nil {
 		return "", err
 	}
 	holder := t.btx.Bucket(bucketClaims).Get(claimKey(issuerID, c))

@@ -13,7 +13,7 @@ func (t *tx) EachCard(issuerID string, fn func(store.Card) error) error {
 	if err := t.usable("EachCard"); err != nil {
 		return err
 	}
-	if err := checkID("issuer id", issuerID); err != nil {
+	if err := store.CheckKey("issuer id", issuerID); err != nil {
 		return err
 	}
 	return eachRecord(t, bucketCards, issuerID, fn)
@@ -23,7 +23,7 @@ func (t *tx) EachAccount(issuerID string, fn func(store.Account) error) error {
 	if err := t.usable("EachAccount"); err != nil {
 		return err
 	}
-	if err := checkID("issuer id", issuerID); err != nil {
+	if err := store.CheckKey("issuer id", issuerID); err != nil {
 		return err
 	}
 	return eachRecord(t, bucketAccounts, issuerID, fn)

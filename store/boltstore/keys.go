@@ -3,7 +3,6 @@ package boltstore
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -85,34 +84,6 @@ const timeKeyLen = 12
 // sequenceLen is the length of the sequence that follows the time in a
 // reader-mode attempt key.
 const sequenceLen = 8
-
-// checkID validates one key part: non-empty, without NUL (the separator).
-func checkID(field, id string) error {
-	if id == "" {
-		return fmt.Errorf("boltstore: %s is empty: %w", field, store.ErrInvalid)
-	}
-	if strings.IndexByte(id, 0) >= 0 {
-		return fmt.Errorf("boltstore: %s contains a NUL byte: %w", field, store.ErrInvalid)
-	}
-	return nil
-}
-
-// checkIDs validates field/id pairs in order and returns the first failure.
-func checkIDs(pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if err := checkID(pairs[i], pairs[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func checkLimit(limit int) error {
-	if limit < 0 {
-		return fmt.Errorf("boltstore: limit %d is negative: %w", limit, store.ErrInvalid)
-	}
-	return nil
-}
 
 // joinKey joins validated ids with NUL. With trailing set it also ends the key
 // with NUL, making it a prefix that no longer id can extend by accident.

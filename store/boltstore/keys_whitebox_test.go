@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/tes-project/tes/store"
 )
 
 // FuzzTimeKeyOrder: encoded times sort exactly as the times do, over the
@@ -30,7 +32,7 @@ func FuzzJoinKeyUnambiguous(f *testing.F) {
 	f.Add("a", "b", "a", "b")
 	f.Add("i\x01", "d", "i", "\x01d")
 	f.Fuzz(func(t *testing.T, a1, b1, a2, b2 string) {
-		if checkIDs("a1", a1, "b1", b1, "a2", a2, "b2", b2) != nil {
+		if store.CheckKeys("a1", a1, "b1", b1, "a2", a2, "b2", b2) != nil {
 			return
 		}
 		same := a1 == a2 && b1 == b2

@@ -15,7 +15,7 @@ func (t *tx) Card(issuerID, cardID string) (store.Card, error) {
 	if err := t.usable("Card"); err != nil {
 		return c, err
 	}
-	if err := checkIDs("issuer id", issuerID, "card id", cardID); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "card id", cardID); err != nil {
 		return c, err
 	}
 	err := t.mustGet(bucketCards, joinKey(false, issuerID, cardID), &c, "card of issuer "+issuerID)
@@ -26,7 +26,7 @@ func (t *tx) PutCard(c store.Card) error {
 	if err := t.writable("PutCard"); err != nil {
 		return err
 	}
-	if err := checkIDs("issuer id", c.IssuerID, "card id", c.CardID); err != nil {
+	if err := store.CheckKeys("issuer id", c.IssuerID, "card id", c.CardID); err != nil {
 		return err
 	}
 	return t.put(bucketCards, joinKey(false, c.IssuerID, c.CardID), c)
@@ -37,7 +37,7 @@ func (t *tx) Purchase(issuerID, purchaseID string) (store.Purchase, error) {
 	if err := t.usable("Purchase"); err != nil {
 		return p, err
 	}
-	if err := checkIDs("issuer id", issuerID, "purchase id", purchaseID); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "purchase id", purchaseID); err != nil {
 		return p, err
 	}
 	err := t.mustGet(bucketPurchases, joinKey(false, issuerID, purchaseID), &p,
@@ -49,7 +49,7 @@ func (t *tx) PutPurchase(p store.Purchase) error {
 	if err := t.writable("PutPurchase"); err != nil {
 		return err
 	}
-	if err := checkIDs("issuer id", p.IssuerID, "purchase id", p.PurchaseID); err != nil {
+	if err := store.CheckKeys("issuer id", p.IssuerID, "purchase id", p.PurchaseID); err != nil {
 		return err
 	}
 	key := joinKey(false, p.IssuerID, p.PurchaseID)
@@ -80,10 +80,10 @@ func (t *tx) Purchases(issuerID string, status store.PurchaseStatus, limit int) 
 	if err := t.usable("Purchases"); err != nil {
 		return nil, err
 	}
-	if err := checkID("issuer id", issuerID); err != nil {
+	if err := store.CheckKey("issuer id", issuerID); err != nil {
 		return nil, err
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return nil, err
 	}
 	bucket, prefix := bucketPurchases, joinKey(true, issuerID)
@@ -108,7 +108,7 @@ func (t *tx) Account(issuerID, accountID string) (store.Account, error) {
 	if err := t.usable("Account"); err != nil {
 		return a, err
 	}
-	if err := checkIDs("issuer id", issuerID, "account id", accountID); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "account id", accountID); err != nil {
 		return a, err
 	}
 	err := t.mustGet(bucketAccounts, joinKey(false, issuerID, accountID), &a, "account of issuer "+issuerID)
@@ -122,7 +122,7 @@ func (t *tx) PutAccount(a store.Account) error {
 	if err := t.writable("PutAccount"); err != nil {
 		return err
 	}
-	if err := checkIDs("issuer id", a.IssuerID, "account id", a.CardAccountID, "idm", a.IDm); err != nil {
+	if err := store.CheckKeys("issuer id", a.IssuerID, "account id", a.CardAccountID, "idm", a.IDm); err != nil {
 		return err
 	}
 	key := joinKey(false, a.IssuerID, a.CardAccountID)
@@ -153,7 +153,7 @@ func (t *tx) AccountByIDm(issuerID, idm string) (store.Account, error) {
 	if err := t.usable("AccountByIDm"); err != nil {
 		return store.Account{}, err
 	}
-	if err := checkIDs("issuer id", issuerID, "idm", idm); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "idm", idm); err != nil {
 		return store.Account{}, err
 	}
 	accountID := t.btx.Bucket(bucketAccountsByIDm).Get(joinKey(false, issuerID, idm))
@@ -172,7 +172,7 @@ func (t *tx) Blacklisted(issuerID, idm string) (bool, error) {
 	if err := t.usable("Blacklisted"); err != nil {
 		return false, err
 	}
-	if err := checkIDs("issuer id", issuerID, "idm", idm); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "idm", idm); err != nil {
 		return false, err
 	}
 	return t.btx.Bucket(bucketBlacklist).Get(joinKey(false, issuerID, idm)) != nil, nil
@@ -182,7 +182,7 @@ func (t *tx) SetBlacklisted(issuerID, idm string, on bool) error {
 	if err := t.writable("SetBlacklisted"); err != nil {
 		return err
 	}
-	if err := checkIDs("issuer id", issuerID, "idm", idm); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "idm", idm); err != nil {
 		return err
 	}
 	b, key := t.btx.Bucket(bucketBlacklist), joinKey(false, issuerID, idm)

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/tes-project/tes/store"
 )
 
 // ReaderModeAttempts counts keys from issuer NUL device NUL time(since) to
@@ -13,7 +15,7 @@ func (t *tx) ReaderModeAttempts(issuerID, deviceID string, since time.Time) (int
 	if err := t.usable("ReaderModeAttempts"); err != nil {
 		return 0, err
 	}
-	if err := checkIDs("issuer id", issuerID, "device id", deviceID); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "device id", deviceID); err != nil {
 		return 0, err
 	}
 	prefix := joinKey(true, issuerID, deviceID)
@@ -31,7 +33,7 @@ func (t *tx) AddReaderModeAttempt(issuerID, deviceID string, at time.Time) error
 	if err := t.writable("AddReaderModeAttempt"); err != nil {
 		return err
 	}
-	if err := checkIDs("issuer id", issuerID, "device id", deviceID); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "device id", deviceID); err != nil {
 		return err
 	}
 	b := t.btx.Bucket(bucketReaderMode)
@@ -53,7 +55,7 @@ func (t *tx) PurgeReaderModeAttempts(before time.Time, limit int) (int, error) {
 	if err := t.writable("PurgeReaderModeAttempts"); err != nil {
 		return 0, err
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return 0, err
 	}
 	bound := timeKey(before)

@@ -11,7 +11,7 @@ func (t *tx) ScriptVersion(issuerID, hash string) (store.ScriptVersion, error) {
 	if err := t.usable("ScriptVersion"); err != nil {
 		return v, err
 	}
-	if err := checkIDs("issuer id", issuerID, "hash", hash); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "hash", hash); err != nil {
 		return v, err
 	}
 	err := t.mustGet(bucketScriptVersions, joinKey(false, issuerID, hash), &v,
@@ -23,7 +23,7 @@ func (t *tx) PutScriptVersion(v store.ScriptVersion) error {
 	if err := t.writable("PutScriptVersion"); err != nil {
 		return err
 	}
-	if err := checkIDs("issuer id", v.IssuerID, "hash", v.Hash); err != nil {
+	if err := store.CheckKeys("issuer id", v.IssuerID, "hash", v.Hash); err != nil {
 		return err
 	}
 	return t.put(bucketScriptVersions, joinKey(false, v.IssuerID, v.Hash), v)
@@ -33,7 +33,7 @@ func (t *tx) DeleteScriptVersion(issuerID, hash string) error {
 	if err := t.writable("DeleteScriptVersion"); err != nil {
 		return err
 	}
-	if err := checkIDs("issuer id", issuerID, "hash", hash); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "hash", hash); err != nil {
 		return err
 	}
 	if err := t.btx.Bucket(bucketScriptVersions).Delete(joinKey(false, issuerID, hash)); err != nil {

@@ -16,7 +16,7 @@ func (t *tx) SearchSessions(q store.SessionQuery) ([]store.Session, string, erro
 	if err := t.usable("SearchSessions"); err != nil {
 		return nil, "", err
 	}
-	if err := checkLimit(q.Limit); err != nil {
+	if err := store.CheckLimit(q.Limit); err != nil {
 		return nil, "", err
 	}
 	var after store.Cursor
@@ -29,12 +29,12 @@ func (t *tx) SearchSessions(q store.SessionQuery) ([]store.Session, string, erro
 	bucket, prefix := bucketAllByCreated, []byte(nil)
 	switch {
 	case q.IssuerID != "" && q.DeviceID != "":
-		if err := checkIDs("issuer id", q.IssuerID, "device id", q.DeviceID); err != nil {
+		if err := store.CheckKeys("issuer id", q.IssuerID, "device id", q.DeviceID); err != nil {
 			return nil, "", err
 		}
 		bucket, prefix = bucketByDevice, joinKey(true, q.IssuerID, q.DeviceID)
 	case q.IssuerID != "":
-		if err := checkID("issuer id", q.IssuerID); err != nil {
+		if err := store.CheckKey("issuer id", q.IssuerID); err != nil {
 			return nil, "", err
 		}
 		bucket, prefix = bucketByIssuer, joinKey(true, q.IssuerID)

@@ -44,7 +44,7 @@ func (t *tx) Session(id string) (store.Session, error) {
 	if err := t.usable("Session"); err != nil {
 		return store.Session{}, err
 	}
-	if err := checkID("session id", id); err != nil {
+	if err := store.CheckKey("session id", id); err != nil {
 		return store.Session{}, err
 	}
 	s, found, err := t.session([]byte(id))
@@ -84,7 +84,7 @@ func (t *tx) DeviceSession(issuerID, deviceID string) (store.Session, error) {
 	if err := t.usable("DeviceSession"); err != nil {
 		return store.Session{}, err
 	}
-	if err := checkIDs("issuer id", issuerID, "device id", deviceID); err != nil {
+	if err := store.CheckKeys("issuer id", issuerID, "device id", deviceID); err != nil {
 		return store.Session{}, err
 	}
 	id := t.btx.Bucket(bucketDeviceNewest).Get(joinKey(false, issuerID, deviceID))
@@ -105,7 +105,7 @@ func (t *tx) indexed(index, id []byte) (store.Session, error) {
 }
 
 func validateSession(s store.Session) error {
-	if err := checkIDs("session id", s.ID, "issuer id", s.IssuerID, "device id", s.DeviceID); err != nil {
+	if err := store.CheckKeys("session id", s.ID, "issuer id", s.IssuerID, "device id", s.DeviceID); err != nil {
 		return err
 	}
 	if s.Revision == 0 {
@@ -204,7 +204,7 @@ func (t *tx) OpenSessionsExpiredBefore(before time.Time, limit int) ([]store.Ses
 	if err := t.usable("OpenSessionsExpiredBefore"); err != nil {
 		return nil, err
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return nil, err
 	}
 	bound := timeKey(before)
@@ -224,7 +224,7 @@ func (t *tx) PurgeEnded(before time.Time, limit int) (int, error) {
 	if err := t.writable("PurgeEnded"); err != nil {
 		return 0, err
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return 0, err
 	}
 	// Collect first: deleting under a bbolt cursor can skip entries.

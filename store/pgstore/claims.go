@@ -37,11 +37,12 @@ func minus(a, b []store.Claim) []store.Claim {
 	return out
 }
 
+// checkClaim is store.CheckClaim with the id checked as checkID does.
 func checkClaim(c store.Claim) error {
-	if c.Kind != store.ClaimCard && c.Kind != store.ClaimIDm {
-		return fmt.Errorf("pgstore: claim kind %q: %w", c.Kind, store.ErrInvalid)
+	if err := store.CheckClaim(c); err != nil {
+		return err
 	}
-	return checkID("claim id", c.ID)
+	return checkText("claim id", c.ID)
 }
 
 // checkClaims fails with ErrClaimed when another session holds one of the

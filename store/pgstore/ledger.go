@@ -97,7 +97,7 @@ func (t *tx) Purchases(issuerID string, status store.PurchaseStatus, limit int) 
 	if err := checkID("issuer id", issuerID); err != nil {
 		return nil, err
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return nil, err
 	}
 	var bodies [][]byte
@@ -261,7 +261,7 @@ func (t *tx) PurgeReaderModeAttempts(before time.Time, limit int) (int, error) {
 	if err := t.writableFor("PurgeReaderModeAttempts"); err != nil {
 		return 0, err
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return 0, err
 	}
 	tag, err := t.exec("PurgeReaderModeAttempts",
@@ -354,7 +354,7 @@ func (t *tx) AuditLog(q store.AuditQuery) ([]store.AuditEntry, string, error) {
 	if err := t.usable("AuditLog"); err != nil {
 		return nil, "", err
 	}
-	if err := checkLimit(q.Limit); err != nil {
+	if err := store.CheckLimit(q.Limit); err != nil {
 		return nil, "", err
 	}
 	if checkText("issuer id", q.IssuerID) != nil {

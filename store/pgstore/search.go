@@ -19,7 +19,7 @@ func (t *tx) SearchSessions(q store.SessionQuery) ([]store.Session, string, erro
 	if err := t.usable("SearchSessions"); err != nil {
 		return nil, "", err
 	}
-	if err := checkLimit(q.Limit); err != nil {
+	if err := store.CheckLimit(q.Limit); err != nil {
 		return nil, "", err
 	}
 	var after store.Cursor

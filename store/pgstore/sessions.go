@@ -226,7 +226,7 @@ func (t *tx) OpenSessionsExpiredBefore(before time.Time, limit int) ([]store.Ses
 	if err := t.usable("OpenSessionsExpiredBefore"); err != nil {
 		return nil, err
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return nil, err
 	}
 	return t.sessions("OpenSessionsExpiredBefore",
@@ -241,7 +241,7 @@ func (t *tx) PurgeEnded(before time.Time, limit int) (int, error) {
 	if err := t.writableFor("PurgeEnded"); err != nil {
 		return 0, err
 	}
-	if err := checkLimit(limit); err != nil {
+	if err := store.CheckLimit(limit); err != nil {
 		return 0, err
 	}
 	tag, err := t.exec("PurgeEnded",

@@ -245,11 +245,11 @@ func lockKey(name string) int64 {
 	return int64(h.Sum64())
 }
 
-// checkID validates one key: non-empty, without NUL, valid UTF-8 (a
-// PostgreSQL text refuses the last two).
+// checkID validates one key: the store's rules (store.CheckKey), and
+// valid UTF-8, which a PostgreSQL text requires.
 func checkID(field, id string) error {
-	if id == "" {
-		return fmt.Errorf("pgstore: %s is empty: %w", field, store.ErrInvalid)
+	if err := store.CheckKey(field, id); err != nil {
+		return err
 	}
 	return checkText(field, id)
 }
@@ -272,13 +272,6 @@ func checkIDs(pairs ...string) error {
 		if err := checkID(pairs[i], pairs[i+1]); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func checkLimit(limit int) error {
-	if limit < 0 {
-		return fmt.Errorf("pgstore: limit %d is negative: %w", limit, store.ErrInvalid)
 	}
 	return nil
 }

@@ -1,0 +1,48 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The rules on keys that every backend enforces (see Tx). Backends call
+// these so that a key one accepts, the other accepts too.
+
+// CheckKey validates one key: non-empty and without a NUL byte (backends
+// join keys with it); else ErrInvalid, naming field.
+func CheckKey(field, key string) error {
+	if key == "" {
+		return fmt.Errorf("store: %s is empty: %w", field, ErrInvalid)
+	}
+	if strings.IndexByte(key, 0) >= 0 {
+		return fmt.Errorf("store: %s contains a NUL byte: %w", field, ErrInvalid)
+	}
+	return nil
+}
+
+// CheckKeys validates field/key pairs in order and returns the first
+// failure.
+func CheckKeys(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := CheckKey(pairs[i], pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckLimit refuses a negative listing limit (0 means none).
+func CheckLimit(limit int) error {
+	if limit < 0 {
+		return fmt.Errorf("store: limit %d is negative: %w", limit, ErrInvalid)
+	}
+	return nil
+}
+
+// CheckClaim validates a claim: a known kind and a valid id.
+func CheckClaim(c Claim) error {
+	if c.Kind != ClaimCard && c.Kind != ClaimIDm {
+		return fmt.Errorf("store: claim kind %q: %w", c.Kind, ErrInvalid)
+	}
+	return CheckKey("claim id", c.ID)
+}
