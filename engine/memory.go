@@ -18,6 +18,11 @@ const heapMetric = "/memory/classes/heap/objects:bytes"
 // bookkeeping.
 const memoryLinger = 50
 
+// memoryGrace is how long the guard waits for stopped steps to return
+// before it judges the heap again: a step stopped inside a Go builtin that
+// never looks at its context must not switch the guard off.
+const memoryGrace = 200 * time.Millisecond
+
 // memoryPoll is how often the guard reads the heap while steps run.
 // Reading it costs about a microsecond; a script doubling a string needs
 // several milliseconds per doubling once it is big enough to matter.
@@ -36,12 +41,13 @@ const memoryPoll = 2 * time.Millisecond
 type memoryGuard struct {
 	limit uint64
 
-	mu       sync.Mutex // guards the fields below
-	running  []*guardedStep
-	stopping int  // steps stopped that have not returned yet
-	collect  bool // stopped steps returned: collect before judging again
-	polling  bool
-	idle     int // polls in a row with no step running
+	mu        sync.Mutex // guards the fields below
+	running   []*guardedStep
+	stopping  int       // steps stopped that have not returned yet
+	stoppedAt time.Time // when the guard last stopped steps
+	collect   bool      // stopped steps returned: collect before judging again
+	polling   bool
+	idle      int // polls in a row with no step running
 }
 
 type guardedStep struct {
@@ -102,11 +108,13 @@ func (g *memoryGuard) poll() {
 
 // check stops every running step when the heap is over the limit, and
 // reports whether any step still runs or is stopping. While a stopped step
-// has not returned its garbage is still reachable: check collects only
-// once they all have.
+// has not returned its garbage is still reachable: check collects once
+// they all have, and does not judge the heap again before that or before
+// memoryGrace passed.
 func (g *memoryGuard) check() bool {
 	g.mu.Lock()
-	waiting, collect := g.stopping > 0, g.collect && g.stopping == 0
+	waiting := g.stopping > 0 && time.Since(g.stoppedAt) < memoryGrace
+	collect := g.collect && !waiting
 	if collect {
 		g.collect = false
 	}
@@ -122,6 +130,7 @@ func (g *memoryGuard) check() bool {
 				ErrStepMemory, heap>>20, g.limit>>20))
 		}
 		g.stopping += len(g.running)
+		g.stoppedAt = time.Now()
 		g.running = g.running[:0]
 		g.mu.Unlock()
 	}
