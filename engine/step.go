@@ -165,7 +165,9 @@ func (e *Engine) runStep(ctx context.Context, iss flow.Issuer, in flow.Input) (f
 	}
 	stepCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	defer e.memory.watch(stop)()
+	// The guard follows the step's goroutine, not this call: a stopped
+	// step holds its memory until it has returned.
+	unwatch := e.memory.watch(stop)
 
 	type stepDone struct {
 		res flow.Result
@@ -173,6 +175,7 @@ func (e *Engine) runStep(ctx context.Context, iss flow.Issuer, in flow.Input) (f
 	}
 	done := make(chan stepDone, 1)
 	go func() {
+		defer unwatch()
 		defer func() {
 			if r := recover(); r != nil {
 				done <- stepDone{err: fmt.Errorf("%w: %v", ErrStepPanic, r)}
