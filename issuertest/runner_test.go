@@ -266,7 +266,7 @@ run: [ { operation: READ, expect: { status: 0 } } ]`, `keyed cards`},
 				t.Fatal(err)
 			}
 			writeFile(t, filepath.Join(tests, "case.yaml"), tt.doc)
-			rep := run(t, issuertest.Config{Dir: root})
+			rep := run(t, issuertest.Config{Dir: root, Issuers: []string{"DEMO"}})
 			if len(rep.Results) != 1 {
 				t.Fatalf("results %+v, problems %v", rep.Results, rep.Problems)
 			}
