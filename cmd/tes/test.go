@@ -29,7 +29,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of text")
 	verbose := fs.Bool("v", false, "print each case's session decisions, also when it passes")
 	parallel := fs.Int("parallel", 0, "cases run at once (default: the number of CPUs)")
-	keys := fs.String("keys", "", "key store of keyed cards: one <issuerId>.json per issuer, mode 600, as tes serve reads it (docs/keys.md); default: the built-in DEMOAES TEST KEYS, which serve DEMOAES only")
+	keys := fs.String("keys", "", "key store of keyed cards: one <issuerId>.json per issuer, mode 600, as tes serve reads it (docs/keys.md; env "+envName("keys")+"); default: the built-in DEMOAES TEST KEYS, which serve DEMOAES only")
 	issuers, code, ok := parseWithArgs(fs, testAbout, "[ISSUER...]", -1, args, stdout, stderr)
 	if !ok {
 		return code
