@@ -53,8 +53,9 @@ type Case struct {
 	Now string `yaml:"now"`
 	// Card is the card in the field.
 	Card CardSpec `yaml:"card"`
-	// Keys names the issuer's key store file (keyed cards, CONTRACT.md §5);
-	// reserved: the runner does not support keyed cards yet.
+	// Keys is reserved and refused: keys never live in an issuer's folder
+	// (CONTRACT.md §2.1); keyed cards authenticate with the run's key
+	// store (Config.KeyDir, tes test --keys).
 	Keys string `yaml:"keys"`
 	// Ledger is the ledger before the first operation.
 	Ledger LedgerSpec `yaml:"ledger"`

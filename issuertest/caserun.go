@@ -43,7 +43,7 @@ func (cr *caseRun) fail(format string, args ...any) {
 func (cr *caseRun) run(ctx context.Context) {
 	c := cr.c
 	if c.Keys != "" {
-		cr.fail("keys %q: keyed cards (a key store) are not supported by this version of tes test", c.Keys)
+		cr.fail("keys %q: a case does not name a key store (keys never live in an issuer's folder); keyed cards authenticate with the key store of tes test --keys, default the built-in DEMOAES test keys", c.Keys)
 		return
 	}
 	now := DefaultNow

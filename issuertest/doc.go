@@ -22,10 +22,16 @@
 // virtual card (felica/card). Cases run in parallel; each result says what
 // did not hold and, to read why, the decisions of the sessions it ran.
 //
-// # Caveats
+// # Keyed cards
 //
-// Keyed cards (AES-authenticated services, CONTRACT.md §5) are not
-// supported yet: a case naming a key store (keys:) fails as such.
+// The flows run with a software SAM over the key store of Config.KeyDir
+// (tes test --keys), chosen as tes serve chooses it (node.SoftwareSAM):
+// empty, the built-in DEMOAES TEST KEYS, which serve DEMOAES only. The
+// sealing key of the session states is random for each run. A keyed card's
+// own keys are in its card image (docs/cards.md); the key store is never
+// read from an issuer's folder, and a case naming one (keys:) fails.
+//
+// # Caveats
 //
 // The virtual card is not a phone: timings, radio errors other than the
 // injected faults, and the TSH's own retries are not played.

@@ -20,6 +20,7 @@ import (
 	"github.com/tes-project/tes/felica"
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/flow"
+	tesnode "github.com/tes-project/tes/node"
 	"github.com/tes-project/tes/scripts"
 )
 
@@ -38,6 +39,10 @@ type Config struct {
 	Parallel int
 	// TempDir holds the cases' stores; empty: the system's.
 	TempDir string
+	// KeyDir is the key store of keyed cards (tes test --keys): one
+	// <issuerId>.json per issuer, as tes serve reads it (node.SoftwareSAM).
+	// Empty: the built-in DEMOAES TEST KEYS, which serve DEMOAES only.
+	KeyDir string
 }
 
 // Result is one case's outcome.
@@ -106,7 +111,7 @@ func Run(ctx context.Context, cfg Config, onResult func(Result)) (Report, error)
 	if len(names) == 0 && len(rep.Problems) == 0 {
 		return rep, fmt.Errorf("%w under %s", ErrNoIssuers, cfg.Dir)
 	}
-	reg, err := scripts.Open(ctx, scripts.Config{Dir: cfg.Dir, Logger: slog.New(slog.DiscardHandler)})
+	reg, err := openFlows(ctx, cfg)
 	if err != nil {
 		return rep, fmt.Errorf("issuertest: load issuers: %w", err)
 	}
@@ -146,6 +151,18 @@ func Run(ctx context.Context, cfg Config, onResult func(Result)) (Report, error)
 	}
 	rep.Elapsed = time.Since(started)
 	return rep, nil
+}
+
+// openFlows loads the issuers under cfg.Dir as the server does, with a
+// software SAM over the key store of cfg.KeyDir chosen as the node chooses
+// it (node.SoftwareSAM), sealing with a random key of this run: the cases'
+// sessions never outlive it.
+func openFlows(ctx context.Context, cfg Config) (*scripts.Registry, error) {
+	software, err := tesnode.SoftwareSAM(cfg.KeyDir, nil)
+	if err != nil {
+		return nil, fmt.Errorf("issuertest: %w", err)
+	}
+	return scripts.Open(ctx, scripts.Config{Dir: cfg.Dir, Logger: slog.New(slog.DiscardHandler), SAM: software, Keys: software})
 }
 
 // issuerFolders lists the issuer folders under dir.

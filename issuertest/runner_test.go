@@ -2,6 +2,7 @@ package issuertest_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,7 +18,8 @@ import (
 const issuersDir = "../issuers"
 
 // TestShippedIssuers runs `tes test` on the shipped issuers: every case
-// passes, and every DEMO operation has cases.
+// passes, and DEMO and DEMOAES have cases for every operation and every
+// status code their flows can return.
 func TestShippedIssuers(t *testing.T) {
 	rep := run(t, issuertest.Config{Dir: issuersDir})
 	for _, r := range rep.Results {
@@ -28,18 +30,48 @@ func TestShippedIssuers(t *testing.T) {
 	if len(rep.Problems) > 0 {
 		t.Errorf("problems: %v", rep.Problems)
 	}
-	if rep.Passed < 70 {
-		t.Errorf("%d cases passed; DEMO ships more than 70", rep.Passed)
+	if rep.Issuers != 2 {
+		t.Errorf("%d issuers tested, want DEMO and DEMOAES", rep.Issuers)
 	}
-	for _, op := range []string{"TOPUP", "REFUND", "READ", "PARK", "READER_MODE"} {
-		n := 0
+	for _, iss := range []struct {
+		id       string
+		min      int
+		ops      []string
+		statuses []int
+	}{
+		{"DEMO", 70, []string{"TOPUP", "REFUND", "READ", "PARK", "READER_MODE"}, nil},
+		{"DEMOAES", 60, []string{"TOPUP", "REFUND", "READ"},
+			[]int{0, 117, 119, 159, 160, 162, 163, 172, 173, 177, 178, 191, 221, 231, 232, 322, 911}},
+	} {
+		passed := 0
 		for _, r := range rep.Results {
-			if strings.Contains(r.Name, op) {
-				n++
+			if r.Issuer == iss.id && r.Pass {
+				passed++
 			}
 		}
-		if n == 0 {
-			t.Errorf("no DEMO case names operation %s", op)
+		if passed < iss.min {
+			t.Errorf("%d %s cases passed; it ships at least %d", passed, iss.id, iss.min)
+		}
+		cases, problems := issuertest.LoadCases(issuersDir, iss.id)
+		if len(problems) > 0 {
+			t.Errorf("%s: %v", iss.id, problems)
+		}
+		ops, statuses := map[string]bool{}, map[int]bool{}
+		for _, c := range cases {
+			for _, r := range c.Run {
+				ops[r.Operation] = true
+				statuses[*r.Expect.Status] = true
+			}
+		}
+		for _, op := range iss.ops {
+			if !ops[op] {
+				t.Errorf("no %s case runs operation %s", iss.id, op)
+			}
+		}
+		for _, code := range iss.statuses {
+			if !statuses[code] {
+				t.Errorf("no %s case expects status %d", iss.id, code)
+			}
 		}
 	}
 }
@@ -49,7 +81,9 @@ func TestShippedIssuers(t *testing.T) {
 // see it.
 func TestMutatedIssuerFails(t *testing.T) {
 	tests := []struct {
-		name     string
+		name string
+		// issuer is the issuer whose file changes; empty: DEMO.
+		issuer   string
 		file     string
 		old, new string
 		// failing are cases that must fail; passing, cases that must not.
@@ -90,12 +124,50 @@ func TestMutatedIssuerFails(t *testing.T) {
 			failing: []string{"PARK"},
 			passing: []string{"PARK of a parked card is 160"},
 		},
+		{
+			name:   "DEMOAES: the maximum balance's 163 answers 162",
+			issuer: "DEMOAES", file: "money.lua",
+			old:     `{ when = "request.operation == 'TOPUP' && vars.balance + purchase.amount > settings.maxBalance", fail = 163,`,
+			new:     `{ when = "request.operation == 'TOPUP' && vars.balance + purchase.amount > settings.maxBalance", fail = 162,`,
+			failing: []string{"TOPUP of a keyed card passing the maximum balance is 163"},
+			passing: []string{"TOPUP of a keyed staff card is 163", "TOPUP of a keyed card reaching exactly the maximum balance"},
+		},
+		{
+			name:   "DEMOAES: a lost Write v2 answer is taken as refused instead of read back",
+			issuer: "DEMOAES", file: "money.lua", old: `{ go = "verify" },`, new: `{ go = "refused" },`,
+			failing: []string{
+				"TOPUP whose Write v2 answer is lost reads the counter back over the session",
+				"REFUND whose Write v2 answer is lost reads the counter back over the session",
+			},
+			passing: []string{"TOPUP 500 on the keyed adult card", "REFUND 300 from a keyed card"},
+		},
+		{
+			name:   "DEMOAES: the settle step is dropped from the card checks",
+			issuer: "DEMOAES", file: "lib/common.lua", old: `{ when = "card.found && len(card.uncertain) > 0", go = "settle" },`, new: ``,
+			failing: []string{
+				"an UNCERTAIN purchase whose counter the keyed card reached is settled APPLIED",
+				"TOPUP Write v2 answer lost, device fails, READ settles it APPLIED",
+				"TOPUP Write v2 never reached the card, device fails, READ settles it PENDING",
+			},
+			passing: []string{"READ of the adult card over an authenticated session", "TOPUP 500 on the keyed adult card"},
+		},
+		{
+			name:   "DEMOAES: a key version the key store lacks answers 911",
+			issuer: "DEMOAES", file: "lib/common.lua",
+			old: `{ when = "resp.auth.keyUnknown", fail = 177,`, new: `{ when = "resp.auth.keyUnknown", fail = 911,`,
+			failing: []string{"keyed card at a key version the key store lacks is 177"},
+			passing: []string{"keyed card that does not authenticate is 911"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			issuer := tt.issuer
+			if issuer == "" {
+				issuer = "DEMO"
+			}
 			root := copyIssuers(t)
-			mutate(t, filepath.Join(root, "DEMO", tt.file), tt.old, tt.new)
-			rep := run(t, issuertest.Config{Dir: root, Issuers: []string{"DEMO"}})
+			mutate(t, filepath.Join(root, issuer, tt.file), tt.old, tt.new)
+			rep := run(t, issuertest.Config{Dir: root, Issuers: []string{issuer}})
 			if len(rep.Problems) > 0 {
 				t.Fatalf("problems: %v", rep.Problems)
 			}
@@ -194,7 +266,7 @@ run: [ { operation: READ, expect: { status: 0 } } ]`, `keyed cards`},
 				t.Fatal(err)
 			}
 			writeFile(t, filepath.Join(tests, "case.yaml"), tt.doc)
-			rep := run(t, issuertest.Config{Dir: root})
+			rep := run(t, issuertest.Config{Dir: root, Issuers: []string{"DEMO"}})
 			if len(rep.Results) != 1 {
 				t.Fatalf("results %+v, problems %v", rep.Results, rep.Problems)
 			}
@@ -277,5 +349,78 @@ func TestDEMOCardImageFile(t *testing.T) {
 	}
 	if own.Product == nil || *own.Product != (card.ByteRef{Service: "info", Block: 0, Byte: 1}) {
 		t.Errorf("productCode %+v, want info block 0 byte 1", own.Product)
+	}
+}
+
+// TestDEMOAESCardImageFile: the DEMOAES folder's cards.json is the DEMOAES
+// card file (felica/card/demo-aes.json) without its key store (the "keys"
+// object: keys never live in an issuer's folder) plus the productCode
+// declaration.
+func TestDEMOAESCardImageFile(t *testing.T) {
+	file := filepath.Join(issuersDir, "DEMOAES", issuertest.DefaultImageFile)
+	own, err := card.LoadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := card.DemoAES()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(own.Layout, ref.Layout) || !reflect.DeepEqual(own.Cards, ref.Cards) {
+		t.Error("DEMOAES/cards.json's layout or cards differ from felica/card/demo-aes.json")
+	}
+	if own.Product == nil || *own.Product != (card.ByteRef{Service: "info", Block: 0, Byte: 1}) {
+		t.Errorf("productCode %+v, want info block 0 byte 1", own.Product)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := top["keys"]; ok {
+		t.Error(`DEMOAES/cards.json carries a key store ("keys"); keys belong in the key store, never in an issuer's folder`)
+	}
+}
+
+// TestKeyDir: the keyed cards authenticate with the key store of
+// Config.KeyDir (tes test --keys), read as tes serve reads it.
+func TestKeyDir(t *testing.T) {
+	keyed := regexp.MustCompile(`^(TOPUP 500 on the keyed adult card|READ of the adult card over an authenticated session)$`)
+
+	// DEMOAES's key file: the keys object of felica/card/demo-aes.json.
+	raw, err := os.ReadFile("../felica/card/demo-aes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Keys json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil || len(file.Keys) == 0 {
+		t.Fatalf("no keys in demo-aes.json: %v", err)
+	}
+	keys := t.TempDir()
+	if err := os.WriteFile(filepath.Join(keys, "DEMOAES.json"), file.Keys, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep := run(t, issuertest.Config{Dir: issuersDir, Issuers: []string{"DEMOAES"}, Run: keyed, KeyDir: keys})
+	if !rep.OK() || rep.Passed != 2 {
+		t.Errorf("with DEMOAES's key file: %d passed, %d failed, problems %v: %+v", rep.Passed, rep.Failed, rep.Problems, rep.Results)
+	}
+
+	// A key store without DEMOAES: the built-in test keys do not serve.
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "OTHER.json"), []byte(strings.Replace(string(file.Keys), `"DEMOAES"`, `"OTHER"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep = run(t, issuertest.Config{Dir: issuersDir, Issuers: []string{"DEMOAES"}, Run: keyed, KeyDir: other})
+	if rep.Failed != 2 {
+		t.Errorf("without DEMOAES's keys: %d passed, %d failed: %+v", rep.Passed, rep.Failed, rep.Results)
+	}
+
+	if _, err := issuertest.Run(context.Background(), issuertest.Config{Dir: issuersDir, KeyDir: filepath.Join(keys, "missing")}, nil); err == nil {
+		t.Error("a missing key store ran")
 	}
 }

@@ -26,14 +26,28 @@ func openSAM(cfg Config, log *slog.Logger) (*sam.Software, error) {
 		return nil, err
 	}
 	defer clear(key)
-	s, err := sam.NewSoftware(sam.Config{KeyDir: cfg.KeyDir, TestKeys: cfg.KeyDir == "", SealKey: key})
+	s, err := SoftwareSAM(cfg.KeyDir, key)
 	if err != nil {
-		return nil, fmt.Errorf("node: key store: %w", err)
+		return nil, err
 	}
 	if cfg.KeyDir == "" {
 		log.Warn("no key store: the built-in DEMOAES TEST KEYS serve (published, for demonstrations only)", "issuers", s.Issuers())
 	} else {
 		log.Info("key store loaded", "dir", cfg.KeyDir, "issuers", s.Issuers())
+	}
+	return s, nil
+}
+
+// SoftwareSAM is the software SAM over the key store of keyDir: one
+// <issuerId>.json per issuer (docs/keys.md), or, when keyDir is empty, the
+// built-in DEMOAES TEST KEYS only (which serve DEMOAES and no other issuer).
+// sealKey seals the session states; nil: a random key of this process.
+// The node (tes serve, sim, bench) and tes test build their SAM with it,
+// so that both choose the key store alike.
+func SoftwareSAM(keyDir string, sealKey []byte) (*sam.Software, error) {
+	s, err := sam.NewSoftware(sam.Config{KeyDir: keyDir, TestKeys: keyDir == "", SealKey: sealKey})
+	if err != nil {
+		return nil, fmt.Errorf("node: key store: %w", err)
 	}
 	return s, nil
 }

@@ -23,7 +23,7 @@ func TestCheckCommand(t *testing.T) {
 		code int
 		want string
 	}{
-		{"shipped issuers", "../../issuers", exitOK, "ok: 2 issuers, 8 operations, 6 flows, 75 tests, 0 warnings in ../../issuers\n"},
+		{"shipped issuers", "../../issuers", exitOK, "ok: 2 issuers, 8 operations, 6 flows, 139 tests, 0 warnings in ../../issuers\n"},
 		{"empty folder", empty, exitFail, empty + ": no issuer folder here (each issuer is a folder holding issuer.yaml)\n"},
 		{"a test that does not parse", badTest, exitFail, "DEMO/tests/bad.yaml:1: x: card: sample (a card of the image file), idm and blocks, or none: true\n"},
 	}

@@ -17,7 +17,9 @@ const testAbout = `Runs issuers' own tests (ISSUER/tests/*.yaml, see docs/script
 each case on a virtual card, a store of its own in a temporary folder and the
 flows under --issuers, in process, several at a time. Prints one line per case
 and a summary; exits 1 on any failure, 0 when every case passes. With ISSUER
-arguments, only those issuers' tests run.`
+arguments, only those issuers' tests run. Keyed cards (DEMOAES's) authenticate
+through a software SAM over the key store of --keys, as tes serve's; without
+--keys, the built-in DEMOAES test keys serve.`
 
 // runTest is tes test.
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -27,6 +29,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of text")
 	verbose := fs.Bool("v", false, "print each case's session decisions, also when it passes")
 	parallel := fs.Int("parallel", 0, "cases run at once (default: the number of CPUs)")
+	keys := fs.String("keys", "", "key store of keyed cards: one <issuerId>.json per issuer, mode 600, as tes serve reads it (docs/keys.md; env "+envName("keys")+"); default: the built-in DEMOAES TEST KEYS, which serve DEMOAES only")
 	issuers, code, ok := parseWithArgs(fs, testAbout, "[ISSUER...]", -1, args, stdout, stderr)
 	if !ok {
 		return code
@@ -35,7 +38,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tes test: %v\n", err)
 		return exitUsage
 	}
-	cfg := issuertest.Config{Dir: *dir, Issuers: issuers, Parallel: *parallel}
+	cfg := issuertest.Config{Dir: *dir, Issuers: issuers, Parallel: *parallel, KeyDir: *keys}
 	if *runExpr != "" {
 		re, err := regexp.Compile(*runExpr)
 		if err != nil {

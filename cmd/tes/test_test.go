@@ -31,7 +31,11 @@ func TestTestCommand(t *testing.T) {
 		want []string // lines or parts the output must hold
 	}{
 		{"shipped issuers pass", []string{"--issuers", "../../issuers"}, exitOK,
-			[]string{"ok   DEMO/tests/topup.yaml:4: TOPUP 500 on the adult card", "ok: ", " 0 failed, 0 skipped, 0 problems; 2 issuers in "}},
+			[]string{"ok   DEMO/tests/topup.yaml:4: TOPUP 500 on the adult card", "ok   DEMOAES/tests/topup.yaml:5: TOPUP 500 on the keyed adult card",
+				"ok: ", " 0 failed, 0 skipped, 0 problems; 2 issuers in "}},
+		{"keyed cards with the built-in test keys", []string{"DEMOAES", "--issuers", "../../issuers", "--run", "^TOPUP 500 on the keyed adult card$"}, exitOK,
+			[]string{"ok: 1 passed, 0 failed"}},
+		{"a key store that does not exist", []string{"DEMOAES", "--issuers", "../../issuers", "--keys", "/nonexistent-tes-keys"}, exitFail, nil},
 		{"--run and an issuer argument", []string{"DEMO", "--issuers", "../../issuers", "--run", "^REFUND 300$"}, exitOK,
 			[]string{"ok   DEMO/tests/refund.yaml:2: REFUND 300", "ok: 1 passed, 0 failed"}},
 		{"a changed status code fails its case", []string{"--issuers", broken, "--run", "REFUND"}, exitFail,
