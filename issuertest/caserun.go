@@ -232,7 +232,7 @@ func (cr *caseRun) seed(ctx context.Context) error {
 		}
 		purchases = append(purchases, rec)
 	}
-	return cr.node.store.Update(ctx, func(tx store.Tx) error {
+	return cr.node.Store.Update(ctx, func(tx store.Tx) error {
 		for _, c := range recs {
 			if err := tx.PutCard(c); err != nil {
 				return fmt.Errorf("card %s: %w", c.CardID, err)
@@ -338,7 +338,7 @@ func (cr *caseRun) explain(ctx context.Context, label string, out tsh.Outcome) s
 		return message
 	}
 	var sess store.Session
-	err := cr.node.store.View(ctx, func(tx store.Tx) error {
+	err := cr.node.Store.View(ctx, func(tx store.Tx) error {
 		var err error
 		sess, err = tx.Session(out.SessionID)
 		return err
@@ -423,7 +423,7 @@ func (cr *caseRun) checkAfter(ctx context.Context) {
 		cr.checkCard(a)
 	}
 	if l := cr.c.After.Ledger; l != nil {
-		if err := cr.node.store.View(ctx, func(tx store.Tx) error { return cr.checkLedger(tx, l) }); err != nil {
+		if err := cr.node.Store.View(ctx, func(tx store.Tx) error { return cr.checkLedger(tx, l) }); err != nil {
 			cr.fail("after: ledger: %v", err)
 		}
 	}

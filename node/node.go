@@ -76,6 +76,10 @@ type Config struct {
 	// GatewayAddr and AdminAddr are the listen addresses of the Device
 	// Gateway API and of the admin API; empty: a free port of 127.0.0.1.
 	GatewayAddr, AdminAddr string
+	// NoListen serves no port: the apps are reached in process through
+	// Node.Server (tes test runs many cases at once this way). GatewayURL,
+	// AdminURL and the listeners' addresses are then empty.
+	NoListen bool
 	// GatewayTLS, when set, serves the Device Gateway API over TLS.
 	GatewayTLS *tls.Config
 	// AdminToken, when set, is the bearer token of the admin API; without
@@ -236,6 +240,9 @@ func (n *Node) start(ctx, bg context.Context, cfg Config) error {
 		})
 	}
 
+	if cfg.NoListen {
+		return nil
+	}
 	gatewayLn, err := listen(cfg.GatewayAddr, "the Device Gateway API")
 	if err != nil {
 		return err
