@@ -23,3 +23,15 @@ type Pinger interface {
 type Locker interface {
 	TryLock(name string) (bool, error)
 }
+
+// HeadReader is a Tx that can tell which session is a device's newest, and
+// at which revision, without decoding the session (boltstore: the record's
+// head). The engine's commit re-checks what it read with it. A Tx without
+// it is asked DeviceSession, which is also where a shared store takes the
+// device's lock (pgstore), so only a store that one process opens should
+// offer it.
+type HeadReader interface {
+	// DeviceSessionHead returns the id and revision of the device's newest
+	// session; ErrNotFound when it has none.
+	DeviceSessionHead(issuerID, deviceID string) (id string, revision uint64, err error)
+}

@@ -94,6 +94,26 @@ func (t *tx) DeviceSession(issuerID, deviceID string) (store.Session, error) {
 	return t.indexed(bucketDeviceNewest, id)
 }
 
+// DeviceSessionHead implements store.HeadReader: the device's pointer and
+// the head of the record it names, nothing more decoded.
+func (t *tx) DeviceSessionHead(issuerID, deviceID string) (string, uint64, error) {
+	if err := t.usable("DeviceSessionHead"); err != nil {
+		return "", 0, err
+	}
+	if err := store.CheckKeys("issuer id", issuerID, "device id", deviceID); err != nil {
+		return "", 0, err
+	}
+	id := t.btx.Bucket(bucketDeviceNewest).Get(joinKey(false, issuerID, deviceID))
+	if id == nil {
+		return "", 0, fmt.Errorf("boltstore: session of device %q of issuer %q: %w", deviceID, issuerID, store.ErrNotFound)
+	}
+	h, found, err := t.sessionHead(id)
+	if err == nil && !found {
+		err = fmt.Errorf("boltstore: %s names session %q, which does not exist", bucketDeviceNewest, id)
+	}
+	return string(id), h.Revision, err
+}
+
 // indexed loads the session an index entry names. A missing one is a broken
 // index, not ErrNotFound.
 func (t *tx) indexed(index, id []byte) (store.Session, error) {
