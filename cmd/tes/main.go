@@ -54,33 +54,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
 	case "test":
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
-		return runTest(ctx, args[1:], stdout, stderr)
+		return untilSignal(runTest, args[1:], stdout, stderr)
 	case "replay":
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
-		return runReplay(ctx, args[1:], stdout, stderr)
+		return untilSignal(runReplay, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(stdout)
 	case "compact":
 		return runCompact(args[1:], stdout, stderr)
 	case "backup":
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
-		return runBackup(ctx, args[1:], stdout, stderr)
+		return untilSignal(runBackup, args[1:], stdout, stderr)
 	case "migrate":
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
-		return runMigrate(ctx, args[1:], stdout, stderr)
+		return untilSignal(runMigrate, args[1:], stdout, stderr)
 	case "sim":
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
-		return runSim(ctx, args[1:], stdout, stderr)
+		return untilSignal(runSim, args[1:], stdout, stderr)
 	case "bench":
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
-		return runBench(ctx, args[1:], stdout, stderr)
+		return untilSignal(runBench, args[1:], stdout, stderr)
 	default:
 		if args[0] != "help" && args[0] != "-h" && args[0] != "--help" && args[0] != "-help" {
 			fmt.Fprintf(stderr, "tes: unknown command %q\n\n", args[0])
@@ -88,6 +76,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usageText)
 		return exitUsage
 	}
+}
+
+// untilSignal runs a subcommand under a context that SIGINT or SIGTERM
+// ends.
+func untilSignal(cmd func(context.Context, []string, io.Writer, io.Writer) int, args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return cmd(ctx, args, stdout, stderr)
 }
 
 // parseSubcommand parses args with fs. It returns the exit code and false

@@ -195,14 +195,7 @@ func (c *Card) readV2(frame []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.aesSession()
-	if err != nil {
-		return nil, err
-	}
-	if err := a.freshTN(cmd.Transaction); err != nil {
-		return nil, err
-	}
-	plain, err := a.aes.Open(felica.CodeReadV2, cmd.Transaction, cmd.Payload, cmd.MAC)
+	a, plain, err := c.openV2(felica.CodeReadV2, cmd.Transaction, cmd.Payload, cmd.MAC)
 	if err != nil {
 		return nil, err
 	}
@@ -214,12 +207,10 @@ func (c *Card) readV2(frame []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	tn := cmd.Transaction + 1
-	sealed, mac, err := a.aes.Seal(felica.CodeReadV2Response, tn, reply)
+	tn, sealed, mac, err := a.sealV2(felica.CodeReadV2Response, cmd.Transaction, reply)
 	if err != nil {
 		return nil, err
 	}
-	a.lastT = tn
 	return felica.ReadV2Response{Transaction: tn, Payload: sealed, MAC: mac}.Append(nil, c.settings.Framing)
 }
 
@@ -228,14 +219,7 @@ func (c *Card) writeV2(frame []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.aesSession()
-	if err != nil {
-		return nil, err
-	}
-	if err := a.freshTN(cmd.Transaction); err != nil {
-		return nil, err
-	}
-	plain, err := a.aes.Open(felica.CodeWriteV2, cmd.Transaction, cmd.Payload, cmd.MAC)
+	a, plain, err := c.openV2(felica.CodeWriteV2, cmd.Transaction, cmd.Payload, cmd.MAC)
 	if err != nil {
 		return nil, err
 	}
@@ -244,13 +228,41 @@ func (c *Card) writeV2(frame []byte) ([]byte, error) {
 		return nil, err
 	}
 	reply, _ := c.secureWrite(req).AppendPlain(nil)
-	tn := cmd.Transaction + 1
-	sealed, mac, err := a.aes.Seal(felica.CodeWriteV2Response, tn, reply)
+	tn, sealed, mac, err := a.sealV2(felica.CodeWriteV2Response, cmd.Transaction, reply)
 	if err != nil {
 		return nil, err
 	}
-	a.lastT = tn
 	return felica.WriteV2Response{Transaction: tn, Payload: [2]byte(sealed), MAC: mac}.Append(nil, c.settings.Framing)
+}
+
+// openV2 checks a Read v2 or Write v2 command against the AES session (a
+// fresh transaction number, a good MAC) and returns the session and the
+// command's plaintext. Any failure leaves the card silent.
+func (c *Card) openV2(code felica.Code, tn uint16, payload []byte, mac [8]byte) (*authState, []byte, error) {
+	a, err := c.aesSession()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.freshTN(tn); err != nil {
+		return nil, nil, err
+	}
+	plain, err := a.aes.Open(code, tn, payload, mac)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, plain, nil
+}
+
+// sealV2 seals the plaintext of the answer to the command of transaction
+// number cmdTN; the answer carries cmdTN+1, which becomes the session's last.
+func (a *authState) sealV2(code felica.Code, cmdTN uint16, plain []byte) (tn uint16, sealed []byte, mac [8]byte, err error) {
+	tn = cmdTN + 1
+	sealed, mac, err = a.aes.Seal(code, tn, plain)
+	if err != nil {
+		return 0, nil, mac, err
+	}
+	a.lastT = tn
+	return tn, sealed, mac, nil
 }
 
 // secureRead executes the block list of an authenticated read over the session's
