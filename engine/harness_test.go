@@ -81,13 +81,17 @@ func (h *harness) handle(req engine.Request) engine.Reply {
 	return h.engine.Handle(context.Background(), req)
 }
 
-// deviceSession is the device's newest session; found=false when none.
+// deviceSession is the device's newest session, its trace in Trace;
+// found=false when none.
 func (h *harness) deviceSession() (store.Session, bool) {
 	h.t.Helper()
 	var s store.Session
 	err := h.store.View(context.Background(), func(tx store.Tx) error {
 		var err error
-		s, err = tx.DeviceSession(issuerID, deviceID)
+		if s, err = tx.DeviceSession(issuerID, deviceID); err != nil {
+			return err
+		}
+		s.Trace, err = tx.SessionTrace(s.ID)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -99,12 +103,16 @@ func (h *harness) deviceSession() (store.Session, bool) {
 	return s, true
 }
 
+// mustSession reads session id with its trace (in Trace).
 func (h *harness) mustSession(id string) store.Session {
 	h.t.Helper()
 	var s store.Session
 	if err := h.store.View(context.Background(), func(tx store.Tx) error {
 		var err error
-		s, err = tx.Session(id)
+		if s, err = tx.Session(id); err != nil {
+			return err
+		}
+		s.Trace, err = tx.SessionTrace(id)
 		return err
 	}); err != nil {
 		h.t.Fatalf("read session %s: %v", id, err)

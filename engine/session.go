@@ -30,6 +30,9 @@ func (e *Engine) record(s *store.Session, c *call, now time.Time, reply store.Re
 			entry.Responses[i] = store.Command{ID: r.CommandID, Frame: r.Frame}
 		}
 	}
+	if entry.Step != "" {
+		s.Step = entry.Step
+	}
 	s.Trace = appendTrace(s.Trace, entry)
 }
 
@@ -55,11 +58,16 @@ func (e *Engine) end(s *store.Session, reason store.EndReason, now time.Time) {
 	s.EndedAt = now
 	s.PurgeAt = now.Add(e.retention)
 	s.Batch = nil
+	// No step runs after the end: the flow's state would only weigh on
+	// the store until the purge (the trace keeps its last variables).
+	s.FlowState = nil
 }
 
-// appendTrace never writes into the backing array of the session it was
-// given: the same base session may be recorded twice (the step's outcome
-// and its refusal), and neither may see the other's entry.
+// appendTrace adds an entry to what the session's next write appends to
+// its trace (store.Tx.PutSession). It never writes into the backing array
+// of the session it was given: the same base session may be recorded twice
+// (the step's outcome and its refusal), and neither may see the other's
+// entry.
 func appendTrace(trace []store.TraceEntry, entry store.TraceEntry) []store.TraceEntry {
 	return append(slices.Clip(trace), entry)
 }

@@ -208,10 +208,7 @@ func faultStep(base store.Session, err error) string {
 	if errors.As(err, &se) {
 		return se.Step
 	}
-	if n := len(base.Trace); n > 0 {
-		return base.Trace[n-1].Step
-	}
-	return ""
+	return base.Step
 }
 
 // recordStopped counts a step the engine stopped (time or memory limit,

@@ -337,20 +337,20 @@ func (cr *caseRun) explain(ctx context.Context, label string, out tsh.Outcome) s
 		cr.detail = append(cr.detail, fmt.Sprintf("%s: status %d, no session", label, out.StatusCode))
 		return message
 	}
-	var sess store.Session
+	var trace []store.TraceEntry
 	err := cr.node.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		sess, err = tx.Session(out.SessionID)
+		trace, err = tx.SessionTrace(out.SessionID)
 		return err
 	})
 	if err != nil {
 		cr.detail = append(cr.detail, fmt.Sprintf("%s: session %s: %v", label, out.SessionID, err))
 		return message
 	}
-	if n := len(sess.Trace); n > 0 && sess.Trace[n-1].Message != "" {
-		message = sess.Trace[n-1].Message
+	if n := len(trace); n > 0 && trace[n-1].Message != "" {
+		message = trace[n-1].Message
 	}
-	for i, e := range sess.Trace {
+	for i, e := range trace {
 		line := fmt.Sprintf("%s call %d:", label, i+1)
 		if e.DeviceCode != 0 {
 			line += fmt.Sprintf(" device status %d;", e.DeviceCode)

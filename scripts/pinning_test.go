@@ -112,13 +112,21 @@ func putCards(t testing.TB, st store.Store, devices []device) {
 	}))
 }
 
+// sessionsOf lists the device's sessions, each with its trace in Trace.
 func sessionsOf(t testing.TB, st store.Store, deviceID string) []store.Session {
 	t.Helper()
 	var list []store.Session
 	must(t, st.View(context.Background(), func(tx store.Tx) error {
 		var err error
-		list, _, err = tx.SearchSessions(store.SessionQuery{IssuerID: "DEMO", DeviceID: deviceID})
-		return err
+		if list, _, err = tx.SearchSessions(store.SessionQuery{IssuerID: "DEMO", DeviceID: deviceID}); err != nil {
+			return err
+		}
+		for i := range list {
+			if list[i].Trace, err = tx.SessionTrace(list[i].ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	}))
 	return list
 }
@@ -128,7 +136,11 @@ func sessionsOf(t testing.TB, st store.Store, deviceID string) []store.Session {
 // original none.
 func ranOn(s store.Session, markedVersion string) error {
 	if s.State != store.SessionEnded || s.LastReply.StatusCode != 0 {
-		return fmt.Errorf("session %s: %s %s status %d", s.ID, s.State, s.EndReason, s.LastReply.StatusCode)
+		var last []string
+		if n := len(s.Trace); n > 0 {
+			last = s.Trace[n-1].Decisions
+		}
+		return fmt.Errorf("session %s: %s %s status %d, last decisions %q", s.ID, s.State, s.EndReason, s.LastReply.StatusCode, last)
 	}
 	if len(s.Trace) != 3 {
 		return fmt.Errorf("session %s: %d calls, want 3", s.ID, len(s.Trace))

@@ -92,17 +92,21 @@ func (a *API) Session(ctx context.Context, id string) (SessionView, error) {
 		return SessionView{}, badInput("sessionId: " + reason)
 	}
 	var sess store.Session
+	var trace []store.TraceEntry
 	err := a.s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		sess, err = tx.Session(id)
+		if sess, err = tx.Session(id); err != nil {
+			return err
+		}
+		trace, err = tx.SessionTrace(id)
 		return err
 	})
 	if err != nil {
 		return SessionView{}, storeError(err, "session")
 	}
 	framing := a.s.framingOf(ctx, sess)
-	view := SessionView{SessionSummary: summarize(sess), Trace: make([]map[string]any, 0, len(sess.Trace))}
-	for _, entry := range sess.Trace {
+	view := SessionView{SessionSummary: summarize(sess), Trace: make([]map[string]any, 0, len(trace))}
+	for _, entry := range trace {
 		v, err := traceEntryView(entry, framing)
 		if err != nil {
 			return SessionView{}, fmt.Errorf("session %s: %w", id, err)

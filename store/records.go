@@ -65,6 +65,14 @@ type Session struct {
 	// answer has not come back.
 	InFlight *MoneyWrite `json:"inFlight,omitempty"`
 
+	// Step is the flow step the last call ran.
+	Step string `json:"step,omitempty"`
+	// TraceLen counts the stored entries of the session's trace.
+	TraceLen int `json:"traceLength,omitempty"`
+	// Trace is, given to PutSession, the entries that write appends; it is
+	// empty in a session read from the store (Tx.SessionTrace reads the
+	// trace). Each call writes only what it adds, so the record every call
+	// rewrites stays small however long the trace grows.
 	Trace []TraceEntry `json:"trace,omitempty"`
 }
 

@@ -35,10 +35,19 @@ type Tx interface {
 	// after s, and maintains the purge index from s.PurgeAt when s is ended
 	// and the expiry index from s.ExpiresAt while s is open.
 	//
+	// s.Trace holds the entries this write adds to the session's trace:
+	// they are appended after the stored ones, never rewritten, and the
+	// stored TraceLen becomes the old one plus len(s.Trace) (s.TraceLen
+	// is ignored).
+	//
 	// ErrInvalid: Revision 0, a State other than OPEN or ENDED, an ended
 	// session without PurgeAt, or an IssuerID or DeviceID other than the
 	// stored one.
 	PutSession(s Session) error
+	// SessionTrace returns the whole trace of the session, oldest entry
+	// first. Reads of sessions leave Session.Trace empty: a session's trace
+	// is for the people who read it, not for the requests that advance it.
+	SessionTrace(id string) ([]TraceEntry, error)
 	// SearchSessions lists the sessions that match every set field of q,
 	// newest CreatedAt first (ties by descending id), at most q.Limit (0: no
 	// limit). next is non-empty when more may follow: passing it as q.After

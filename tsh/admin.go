@@ -51,6 +51,9 @@ type PurchaseSeed struct {
 	Kind       store.PurchaseKind
 }
 
+// CloseIdleConnections closes the keep-alive connections no request uses.
+func (a *Admin) CloseIdleConnections() { a.http.CloseIdleConnections() }
+
 // PutCard provisions or updates a card.
 func (a *Admin) PutCard(ctx context.Context, s CardSeed) (server.CardView, error) {
 	status := s.Status

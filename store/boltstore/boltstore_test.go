@@ -85,8 +85,12 @@ func TestReopenKeepsData(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if got.ID != want.ID || got.Revision != 1 || len(got.Trace) != 3 || !got.Trace[2].At.Equal(want.Trace[2].At) {
+		if got.ID != want.ID || got.Revision != 1 || got.TraceLen != 3 {
 			t.Errorf("session after reopen: %+v", got)
+		}
+		trace, err := tx.SessionTrace(want.ID)
+		if err != nil || len(trace) != 3 || !trace[2].At.Equal(want.Trace[2].At) {
+			t.Errorf("trace after reopen: %+v, %v", trace, err)
 		}
 		expiring, err := tx.OpenSessionsExpiredBefore(want.ExpiresAt.Add(time.Nanosecond), 0)
 		if err != nil || len(expiring) != 1 {

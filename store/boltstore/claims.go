@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tes-project/tes/store"
 )
@@ -40,13 +41,15 @@ func (t *tx) checkClaims(s store.Session) error {
 }
 
 // moveClaims releases the claims old held and s no longer holds, and takes
-// those of s.
+// those of s it does not hold yet: a claim that stays is not put again,
+// since a put dirties its page, which the commit then writes whole.
 func (t *tx) moveClaims(old store.Session, found bool, s store.Session) error {
 	b := t.btx.Bucket(bucketClaims)
+	kept := heldClaims(s)
 	if found {
 		for _, c := range heldClaims(old) {
 			key := claimKey(old.IssuerID, c)
-			if string(b.Get(key)) != old.ID {
+			if string(b.Get(key)) != old.ID || (old.IssuerID == s.IssuerID && slices.Contains(kept, c)) {
 				continue
 			}
 			if err := b.Delete(key); err != nil {
@@ -54,8 +57,12 @@ func (t *tx) moveClaims(old store.Session, found bool, s store.Session) error {
 			}
 		}
 	}
-	for _, c := range heldClaims(s) {
-		if err := b.Put(claimKey(s.IssuerID, c), []byte(s.ID)); err != nil {
+	for _, c := range kept {
+		key := claimKey(s.IssuerID, c)
+		if string(b.Get(key)) == s.ID {
+			continue
+		}
+		if err := b.Put(key, []byte(s.ID)); err != nil {
 			return fmt.Errorf("boltstore: claim %s %q for session %q: %w", c.Kind, c.ID, s.ID, err)
 		}
 	}

@@ -14,6 +14,12 @@ type sessionHead = sessioncodec.Head
 
 func encodeSession(dst []byte, s store.Session) []byte { return sessioncodec.Encode(dst, s) }
 
-func decodeSession(data []byte) (store.Session, error) { return sessioncodec.Decode(data) }
+// decodeSession reads a stored session without its trace, which a record
+// of an earlier format holds (SessionTrace reads it).
+func decodeSession(data []byte) (store.Session, error) {
+	s, err := sessioncodec.Decode(data)
+	s.Trace = nil
+	return s, err
+}
 
 func decodeSessionHead(data []byte) (sessionHead, error) { return sessioncodec.DecodeHead(data) }

@@ -16,6 +16,13 @@
 //	sessions.openByExpiry  time(ExpiresAt) id          (open sessions only)
 //	sessions.endedByPurge  time(PurgeAt) id            (ended sessions only)
 //
+// A session's trace entries live apart in sessions.trace, keyed id NUL
+// seq, each put once by the PutSession that adds it (trace.go): a call
+// writes its own entry and a record of a few hundred bytes, never the
+// trace before it. An index entry, claim or pointer that a write leaves as
+// it was is not put again, since every put dirties a page the commit then
+// writes whole.
+//
 // time(t) is 12 bytes that sort as t does, for every t including the zero
 // time: the Unix seconds with the sign bit flipped, then the nanoseconds, both
 // big-endian. Reader-mode attempts are keyed issuer NUL device NUL time(at)

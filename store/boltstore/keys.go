@@ -19,6 +19,7 @@ var (
 	bucketOpenByExpiry   = []byte("sessions.openByExpiry")
 	bucketEndedByPurge   = []byte("sessions.endedByPurge")
 	bucketClaims         = []byte("sessions.claims")
+	bucketTrace          = []byte("sessions.trace")
 	bucketAllByCreated   = []byte("sessions.byCreated")
 	bucketPurchaseStatus = []byte("purchases.byStatus")
 	bucketAudit          = []byte("audit")
@@ -38,6 +39,7 @@ func createBuckets(btx *bolt.Tx) error {
 		bucketOpenByExpiry, bucketEndedByPurge, bucketCards, bucketPurchases,
 		bucketAccounts, bucketAccountsByIDm, bucketBlacklist, bucketReaderMode,
 		bucketScriptVersions, bucketClaims, bucketAllByCreated, bucketPurchaseStatus, bucketAudit,
+		bucketTrace,
 	} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("bucket %s: %w", name, err)

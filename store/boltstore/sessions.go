@@ -165,6 +165,9 @@ func (t *tx) PutSession(s store.Session) error {
 	if err := t.checkClaims(s); err != nil {
 		return err
 	}
+	if s.TraceLen, err = t.appendTrace(s.ID, head, found, s.Trace); err != nil {
+		return err
+	}
 	if err := t.btx.Bucket(bucketSessions).Put([]byte(s.ID), encodeSession(nil, s)); err != nil {
 		return fmt.Errorf("boltstore: put session %q: %w", s.ID, err)
 	}
@@ -180,12 +183,17 @@ func (t *tx) PutSession(s store.Session) error {
 }
 
 // moveIndexEntry replaces the entry old had in ix (if found) with the one s
-// has.
+// has. An entry that stays as it was is not put again: a put dirties its
+// page, which the commit then writes whole.
 func (t *tx) moveIndexEntry(ix sessionIndex, old store.Session, found bool, s store.Session) error {
 	b := t.btx.Bucket(ix.bucket)
 	newKey := ix.key(s)
 	if found {
-		if oldKey := ix.key(old); oldKey != nil && !bytes.Equal(oldKey, newKey) {
+		oldKey := ix.key(old)
+		if bytes.Equal(oldKey, newKey) {
+			return nil
+		}
+		if oldKey != nil {
 			if err := b.Delete(oldKey); err != nil {
 				return fmt.Errorf("boltstore: %s: delete entry of session %q: %w", ix.bucket, s.ID, err)
 			}
@@ -205,7 +213,11 @@ func (t *tx) moveIndexEntry(ix sessionIndex, old store.Session, found bool, s st
 func (t *tx) pointDeviceAt(s store.Session) error {
 	b := t.btx.Bucket(bucketDeviceNewest)
 	key := joinKey(false, s.IssuerID, s.DeviceID)
-	if current := b.Get(key); current != nil && string(current) != s.ID {
+	current := b.Get(key)
+	if string(current) == s.ID {
+		return nil
+	}
+	if current != nil {
 		other, found, err := t.sessionHead(current)
 		if err != nil {
 			return err
@@ -273,6 +285,9 @@ func (t *tx) PurgeEnded(before time.Time, limit int) (int, error) {
 func (t *tx) deleteSession(s store.Session) error {
 	if err := t.btx.Bucket(bucketSessions).Delete([]byte(s.ID)); err != nil {
 		return fmt.Errorf("boltstore: delete session %q: %w", s.ID, err)
+	}
+	if err := t.deleteTrace(s.ID); err != nil {
+		return err
 	}
 	for _, ix := range sessionIndexes {
 		if key := ix.key(s); key != nil {

@@ -20,6 +20,8 @@
 // compared as a row, so that they order to the nanosecond as the records
 // keep them. Ids are text COLLATE "C": they order by their bytes, as
 // bbolt's keys do. The tables and indexes are in migrations/0001_init.sql.
+// A session's trace entries are rows of session_trace (0002), inserted as
+// each call commits; the body counts them and never holds them.
 //
 // # Transactions
 //

@@ -48,11 +48,14 @@ func (t *tx) oneSession(op, what, sql string, args ...any) (store.Session, error
 	return decodeSession(body)
 }
 
+// decodeSession reads a session body without its trace, which a body of
+// an earlier format holds (SessionTrace reads it).
 func decodeSession(body []byte) (store.Session, error) {
 	s, err := sessioncodec.Decode(body)
 	if err != nil {
 		return store.Session{}, fmt.Errorf("pgstore: decode session: %w", err)
 	}
+	s.Trace = nil
 	return s, nil
 }
 
@@ -136,11 +139,13 @@ func (t *tx) PutSession(s store.Session) error {
 	var h storedHead
 	var revision int64
 	var state string
+	var traceLen, format int32
 	found, err := t.scanOne("PutSession: read the stored session",
-		`SELECT s.revision, s.issuer_id, s.device_id, s.state, s.card_id, s.idm, coalesce(d.session_id = s.id, false)
+		`SELECT s.revision, s.issuer_id, s.device_id, s.state, s.card_id, s.idm, coalesce(d.session_id = s.id, false),
+		 s.trace_len, get_byte(s.body, 0)
 		 FROM sessions s LEFT JOIN device_sessions d ON d.issuer_id = s.issuer_id AND d.device_id = s.device_id
 		 WHERE s.id = $1`, []any{s.ID},
-		&revision, &h.issuerID, &h.deviceID, &state, &h.cardID, &h.idm, &h.deviceNewestIsIt)
+		&revision, &h.issuerID, &h.deviceID, &state, &h.cardID, &h.idm, &h.deviceNewestIsIt, &traceLen, &format)
 	if err != nil {
 		return err
 	}
@@ -162,7 +167,17 @@ func (t *tx) PutSession(s store.Session) error {
 	if err := t.checkClaims(s, taken); err != nil {
 		return err
 	}
+	base := int(traceLen)
+	if found && byte(format) != sessioncodec.Format {
+		if base, err = t.moveLegacyTrace(s.ID); err != nil {
+			return err
+		}
+	}
+	s.TraceLen = base + len(s.Trace)
 	if err := t.writeSession(s, found); err != nil {
+		return err
+	}
+	if err := t.insertTrace(s.ID, base, s.Trace); err != nil {
 		return err
 	}
 	if err := t.moveClaims(s, minus(oldClaims, newClaims), taken); err != nil {
@@ -186,17 +201,18 @@ func (t *tx) writeSession(s store.Session, found bool) error {
 	}
 	args := []any{s.ID, s.IssuerID, s.DeviceID, s.CardID, s.IDm, s.PurchaseID, s.Operation,
 		int32(s.LastReply.StatusCode), string(s.State), s.CreatedAt, nanos(s.CreatedAt),
-		s.ExpiresAt, nanos(s.ExpiresAt), purgeAt, purgeNs, int64(s.Revision), sessioncodec.Encode(nil, s)}
+		s.ExpiresAt, nanos(s.ExpiresAt), purgeAt, purgeNs, int64(s.Revision), sessioncodec.Encode(nil, s),
+		int32(s.TraceLen)}
 	var sql string
 	if found {
 		sql = `UPDATE sessions SET card_id = $4, idm = $5, purchase_id = $6, operation = $7, status_code = $8,
 			state = $9, created_at = $10, created_ns = $11, expires_at = $12, expires_ns = $13,
-			purge_at = $14, purge_ns = $15, revision = $16, body = $17
+			purge_at = $14, purge_ns = $15, revision = $16, body = $17, trace_len = $18
 			WHERE id = $1 AND issuer_id = $2 AND device_id = $3 AND revision = $16 - 1`
 	} else {
 		sql = `INSERT INTO sessions (id, issuer_id, device_id, card_id, idm, purchase_id, operation, status_code,
-			state, created_at, created_ns, expires_at, expires_ns, purge_at, purge_ns, revision, body)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			state, created_at, created_ns, expires_at, expires_ns, purge_at, purge_ns, revision, body, trace_len)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 			ON CONFLICT (id) DO NOTHING`
 	}
 	tag, err := t.exec("PutSession: write", sql, args...)

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SessionsByIssuerAndDevice", testSessionsByIssuerAndDevice},
 		{"OpenSessionsExpiredBefore", testOpenSessionsExpiredBefore},
 		{"PurgeEnded", testPurgeEnded},
+		{"TraceAppends", testTraceAppends},
 		{"Claims", testClaims},
 		{"ClaimsRace", testClaimsRace},
 		{"SearchSessions", testSearchSessions},

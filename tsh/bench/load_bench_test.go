@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/tes-project/tes/felica/card"
 	"github.com/tes-project/tes/node"
@@ -20,8 +24,9 @@ import (
 func BenchmarkTopUpInProcess(b *testing.B) {
 	for _, devices := range []int{1, 64} {
 		b.Run(fmt.Sprintf("devices=%d", devices), func(b *testing.B) {
+			data := b.TempDir()
 			srv, err := node.Start(context.Background(), node.Config{
-				DataDir: b.TempDir(), IssuersDir: b.TempDir() + "/none",
+				DataDir: data, IssuersDir: b.TempDir() + "/none",
 				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			})
 			if err != nil {
@@ -63,6 +68,52 @@ func BenchmarkTopUpInProcess(b *testing.B) {
 			b.ReportMetric(r.RequestsPerSecond, "roundtrips/s")
 			b.ReportMetric(float64(r.Latency.P50.Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(r.Latency.P99.Microseconds())/1000, "p99-ms")
+			// Else the listeners' drain waits for the keep-alive connections.
+			client.CloseIdleConnections()
+			admin.CloseIdleConnections()
+			if err := srv.Close(); err != nil {
+				b.Fatal(err)
+			}
+			reportSessionBytes(b, filepath.Join(data, node.StoreFile))
 		})
 	}
+}
+
+// reportSessionBytes reports what the ended sessions of the run take in
+// the store file at path, per session: their records, their trace entries
+// and their entries in the other session buckets (indexes, claims,
+// pointers), keys and values, without bbolt's page overhead.
+func reportSessionBytes(b *testing.B, path string) {
+	b.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var sessions, record, trace, index int
+	err = db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, bucket *bolt.Bucket) error {
+			if !strings.HasPrefix(string(name), "sessions") {
+				return nil
+			}
+			return bucket.ForEach(func(k, v []byte) error {
+				switch n := len(k) + len(v); string(name) {
+				case "sessions":
+					sessions++
+					record += n
+				case "sessions.trace":
+					trace += n
+				default:
+					index += n
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil || sessions == 0 {
+		b.Fatalf("%d sessions in %s: %v", sessions, path, err)
+	}
+	b.ReportMetric(float64(record)/float64(sessions), "record-B/session")
+	b.ReportMetric(float64(trace)/float64(sessions), "trace-B/session")
+	b.ReportMetric(float64(index)/float64(sessions), "index-B/session")
 }

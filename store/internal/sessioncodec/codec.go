@@ -28,7 +28,14 @@ import (
 // PutSession can release a session's claims from the head alone, and gave
 // each trace entry the effects, log lines and variables of its step;
 // format 1 records still read (they hold no claims).
-const Format byte = 2
+//
+// Format 3 took the trace out of the record: a backend stores each entry
+// on its own (EncodeEntry), appended, and the head counts them (TraceLen),
+// so a call rewrites a record of a few hundred bytes instead of the whole
+// trace. The record keeps the last call's step. Records of formats 1 and 2
+// still read, their trace with them (Decode); a backend moves that trace
+// out when it next writes the session (Head.Legacy).
+const Format byte = 3
 
 // ErrCorrupt: a stored session record cannot be decoded.
 var ErrCorrupt = errors.New("sessioncodec: corrupt session record")
@@ -44,14 +51,20 @@ type Head struct {
 	PurgeAt   time.Time
 	CardID    string
 	IDm       string
+	TraceLen  int
 	format    byte
 }
+
+// Legacy reports whether the record is of format 1 or 2 (or JSON), which
+// holds its trace: Decode returns it in Session.Trace.
+func (h Head) Legacy() bool { return h.format < 3 }
 
 // Session is the head as a session with id and only the head's fields.
 func (h Head) Session(id string) store.Session {
 	return store.Session{
 		ID: id, Revision: h.Revision, IssuerID: h.IssuerID, DeviceID: h.DeviceID, State: h.State,
 		CreatedAt: h.CreatedAt, ExpiresAt: h.ExpiresAt, PurgeAt: h.PurgeAt, CardID: h.CardID, IDm: h.IDm,
+		TraceLen: h.TraceLen,
 	}
 }
 
@@ -68,6 +81,7 @@ func Encode(dst []byte, s store.Session) []byte {
 	w.time(s.PurgeAt)
 	w.str(s.CardID)
 	w.str(s.IDm)
+	w.uvarint(uint64(s.TraceLen))
 
 	w.str(s.ID)
 	w.str(s.ActorID)
@@ -84,23 +98,49 @@ func Encode(dst []byte, s store.Session) []byte {
 	w.bytes(omitEmpty(s.LastRequest))
 	w.reply(s.LastReply)
 	w.moneyWrite(s.InFlight)
-	w.count(len(s.Trace), len(s.Trace) == 0)
-	for _, e := range s.Trace {
-		w.time(e.At)
-		w.varint(int64(e.Elapsed))
-		w.str(e.Step)
-		w.commands(e.Responses)
-		w.varint(int64(e.DeviceCode))
-		w.varint(int64(e.DeviceTime))
-		w.strs(e.Decisions)
-		w.commands(e.Commands)
-		w.varint(int64(e.StatusCode))
-		w.str(e.Message)
-		w.strs(e.Effects)
-		w.strs(e.Logs)
-		w.str(e.Vars)
-	}
+	w.str(s.Step)
 	return w.b
+}
+
+// EncodeEntry appends the stored form of one trace entry to dst: Format,
+// then its fields.
+func EncodeEntry(dst []byte, e store.TraceEntry) []byte {
+	w := encoder{b: append(dst, Format)}
+	w.entry(e)
+	return w.b
+}
+
+// DecodeEntry reads what EncodeEntry wrote; the result shares no memory
+// with data.
+func DecodeEntry(data []byte) (store.TraceEntry, error) {
+	if len(data) == 0 || data[0] != Format {
+		return store.TraceEntry{}, fmt.Errorf("%w: trace entry of unknown format", ErrCorrupt)
+	}
+	r := decoder{b: data[1:]}
+	e := r.entry(Format)
+	if r.err == nil && len(r.b) > 0 {
+		r.fail("%d bytes after the trace entry", len(r.b))
+	}
+	if r.err != nil {
+		return store.TraceEntry{}, r.err
+	}
+	return e, nil
+}
+
+func (w *encoder) entry(e store.TraceEntry) {
+	w.time(e.At)
+	w.varint(int64(e.Elapsed))
+	w.str(e.Step)
+	w.commands(e.Responses)
+	w.varint(int64(e.DeviceCode))
+	w.varint(int64(e.DeviceTime))
+	w.strs(e.Decisions)
+	w.commands(e.Commands)
+	w.varint(int64(e.StatusCode))
+	w.str(e.Message)
+	w.strs(e.Effects)
+	w.strs(e.Logs)
+	w.str(e.Vars)
 }
 
 // Decode reads a whole stored session; the result shares no memory with
@@ -108,8 +148,14 @@ func Encode(dst []byte, s store.Session) []byte {
 func Decode(data []byte) (store.Session, error) {
 	var s store.Session
 	if len(data) > 0 && data[0] == '{' {
-		err := json.Unmarshal(data, &s)
-		return s, err
+		if err := json.Unmarshal(data, &s); err != nil {
+			return store.Session{}, err
+		}
+		s.TraceLen = len(s.Trace)
+		if n := len(s.Trace); n > 0 {
+			s.Step = s.Trace[n-1].Step
+		}
+		return s, nil
 	}
 	r := decoder{b: data}
 	h := r.head()
@@ -132,26 +178,15 @@ func Decode(data []byte) (store.Session, error) {
 	s.LastRequest = omitEmpty(r.bytes())
 	s.LastReply = r.reply()
 	s.InFlight = r.moneyWrite()
-	if n, ok := r.count(); ok {
+	if h.format >= 3 {
+		s.Step = r.str()
+	} else if n, ok := r.count(); ok {
 		s.Trace = make([]store.TraceEntry, n)
 		for i := range s.Trace {
-			e := &s.Trace[i]
-			e.At = r.time()
-			e.Elapsed = time.Duration(r.varint())
-			e.Step = r.str()
-			e.Responses = r.commands()
-			e.DeviceCode = int(r.varint())
-			e.DeviceTime = time.Duration(r.varint())
-			e.Decisions = r.strs()
-			e.Commands = r.commands()
-			e.StatusCode = int(r.varint())
-			e.Message = r.str()
-			if h.format >= 2 {
-				e.Effects = r.strs()
-				e.Logs = r.strs()
-				e.Vars = r.str()
-			}
+			s.Trace[i] = r.entry(h.format)
 		}
+		s.TraceLen = n
+		s.Step = s.Trace[n-1].Step
 	}
 	if r.err == nil && len(r.b) > 0 {
 		r.fail("%d bytes after the record", len(r.b))
@@ -301,7 +336,41 @@ func (r *decoder) head() Head {
 		h.CardID = r.str()
 		h.IDm = r.str()
 	}
+	if h.format >= 3 {
+		h.TraceLen = r.count64()
+	}
 	return h
+}
+
+// count64 reads a count that no list follows (TraceLen).
+func (r *decoder) count64() int {
+	n := r.uvarint()
+	if n > 1<<31 {
+		r.fail("count %d", n)
+		return 0
+	}
+	return int(n)
+}
+
+// entry reads a trace entry of a record of the given format.
+func (r *decoder) entry(format byte) store.TraceEntry {
+	var e store.TraceEntry
+	e.At = r.time()
+	e.Elapsed = time.Duration(r.varint())
+	e.Step = r.str()
+	e.Responses = r.commands()
+	e.DeviceCode = int(r.varint())
+	e.DeviceTime = time.Duration(r.varint())
+	e.Decisions = r.strs()
+	e.Commands = r.commands()
+	e.StatusCode = int(r.varint())
+	e.Message = r.str()
+	if format >= 2 {
+		e.Effects = r.strs()
+		e.Logs = r.strs()
+		e.Vars = r.str()
+	}
+	return e
 }
 
 func (r *decoder) uvarint() uint64 {

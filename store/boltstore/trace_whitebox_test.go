@@ -1,0 +1,77 @@
+package boltstore
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/store/internal/sessioncodec"
+)
+
+// A session record of format 2 (written by the previous version) holds its
+// trace. It reads, trace and all; the next PutSession moves that trace out,
+// appends after it, and writes the record in the current format.
+func TestLegacyTraceMovesOutOnWrite(t *testing.T) {
+	legacy, err := os.ReadFile("../internal/sessioncodec/testdata/format2.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := sessioncodec.Decode(legacy)
+	if err != nil || len(old.Trace) == 0 {
+		t.Fatalf("fixture: %d entries, %v", len(old.Trace), err)
+	}
+	st, err := Open(filepath.Join(t.TempDir(), "tes.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if err := st.Update(ctx, func(stx store.Tx) error {
+		return stx.(*tx).btx.Bucket(bucketSessions).Put([]byte(old.ID), legacy)
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	var before []store.TraceEntry
+	if err := st.View(ctx, func(stx store.Tx) error {
+		s, err := stx.Session(old.ID)
+		if err != nil {
+			return err
+		}
+		if s.Trace != nil || s.TraceLen != len(old.Trace) {
+			t.Errorf("legacy session read with %d entries, counting %d; want none and %d", len(s.Trace), s.TraceLen, len(old.Trace))
+		}
+		before, err = stx.SessionTrace(old.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(before, old.Trace) {
+		t.Fatalf("legacy trace read as\n%+v\nwant\n%+v", before, old.Trace)
+	}
+
+	next := old
+	next.Revision++
+	added := store.TraceEntry{At: old.CreatedAt.Add(time.Minute), Step: "done", StatusCode: 0, Message: "OK"}
+	next.Trace = []store.TraceEntry{added}
+	if err := st.Update(ctx, func(stx store.Tx) error { return stx.PutSession(next) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.View(ctx, func(stx store.Tx) error {
+		data := stx.(*tx).btx.Bucket(bucketSessions).Get([]byte(old.ID))
+		if head, err := decodeSessionHead(data); err != nil || head.Legacy() || head.TraceLen != len(old.Trace)+1 {
+			t.Errorf("record after the write: legacy %v, counts %d, %v; want current, %d", head.Legacy(), head.TraceLen, err, len(old.Trace)+1)
+		}
+		after, err := stx.SessionTrace(old.ID)
+		if want := append(old.Trace, added); !reflect.DeepEqual(after, want) {
+			t.Errorf("trace after the write\n%+v\nwant\n%+v", after, want)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
