@@ -24,7 +24,7 @@ func (t *tx) AppendAudit(e store.AuditEntry) error {
 		return fmt.Errorf("boltstore: audit sequence: %w", err)
 	}
 	e.Seq = seq
-	return t.put(bucketAudit, binary.BigEndian.AppendUint64(nil, seq), e)
+	return t.putJSON(bucketAudit, binary.BigEndian.AppendUint64(nil, seq), e)
 }
 
 func (t *tx) AuditLog(q store.AuditQuery) ([]store.AuditEntry, string, error) {

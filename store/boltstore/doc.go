@@ -4,11 +4,13 @@
 // # Basics
 //
 // Open takes the file lock (waiting at most Options.Timeout) and creates the
-// buckets. Records are JSON values keyed by their ids, except sessions, which
-// are read and written on every request and are kept in a compact binary
-// form (store/internal/sessioncodec; JSON sessions of earlier files still read); composite keys join
-// ids with a NUL byte, which is why ids may not contain one. Sessions carry
-// five indexes kept consistent by PutSession and PurgeEnded:
+// buckets. Records are JSON values keyed by their ids, except those read and
+// written on every request, which are kept in a compact binary form:
+// sessions (store/internal/sessioncodec), cards and purchases
+// (store/internal/ledgercodec). JSON records of earlier files still read,
+// and become binary when next put. Composite keys join ids with a NUL
+// byte, which is why ids may not contain one. Sessions carry five indexes
+// kept consistent by PutSession and PurgeEnded:
 //
 //	sessions.deviceNewest  issuer NUL device            → id of the device's newest session
 //	sessions.byIssuer      issuer NUL time(CreatedAt) id → (listing, newest last)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/store/internal/ledgercodec"
 )
 
 // EachCard and EachAccount walk the issuer's prefix of the record bucket:
@@ -16,7 +17,7 @@ func (t *tx) EachCard(issuerID string, fn func(store.Card) error) error {
 	if err := store.CheckKey("issuer id", issuerID); err != nil {
 		return err
 	}
-	return eachRecord(t, bucketCards, issuerID, fn)
+	return eachRecord(t, bucketCards, issuerID, ledgercodec.DecodeCard, fn)
 }
 
 func (t *tx) EachAccount(issuerID string, fn func(store.Account) error) error {
@@ -26,17 +27,17 @@ func (t *tx) EachAccount(issuerID string, fn func(store.Account) error) error {
 	if err := store.CheckKey("issuer id", issuerID); err != nil {
 		return err
 	}
-	return eachRecord(t, bucketAccounts, issuerID, fn)
+	return eachRecord(t, bucketAccounts, issuerID, fromJSON[store.Account], fn)
 }
 
-// eachRecord decodes every record of bucket under the issuer's prefix into a
-// fresh T and hands it to fn.
-func eachRecord[T any](t *tx, bucket []byte, issuerID string, fn func(T) error) error {
+// eachRecord decodes every record of bucket under the issuer's prefix with
+// decode and hands it to fn.
+func eachRecord[T any](t *tx, bucket []byte, issuerID string, decode func([]byte) (T, error), fn func(T) error) error {
 	prefix := joinKey(true, issuerID)
 	c := t.btx.Bucket(bucket).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var rec T
-		if err := decodeJSON(bucket, v, &rec); err != nil {
+		rec, err := decodeWith(bucket, v, decode)
+		if err != nil {
 			return err
 		}
 		if err := fn(rec); err != nil {

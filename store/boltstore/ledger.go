@@ -5,21 +5,20 @@ import (
 	"fmt"
 
 	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/store/internal/ledgercodec"
 )
 
 // Card identifiers stay out of error messages: they end up in logs, where
 // they must be masked (STYLE: logs).
 
 func (t *tx) Card(issuerID, cardID string) (store.Card, error) {
-	var c store.Card
 	if err := t.usable("Card"); err != nil {
-		return c, err
+		return store.Card{}, err
 	}
 	if err := store.CheckKeys("issuer id", issuerID, "card id", cardID); err != nil {
-		return c, err
+		return store.Card{}, err
 	}
-	err := t.mustGet(bucketCards, joinKey(false, issuerID, cardID), &c, "card of issuer "+issuerID)
-	return c, err
+	return mustGet(t, bucketCards, joinKey(false, issuerID, cardID), ledgercodec.DecodeCard, "card of issuer "+issuerID)
 }
 
 func (t *tx) PutCard(c store.Card) error {
@@ -29,20 +28,18 @@ func (t *tx) PutCard(c store.Card) error {
 	if err := store.CheckKeys("issuer id", c.IssuerID, "card id", c.CardID); err != nil {
 		return err
 	}
-	return t.put(bucketCards, joinKey(false, c.IssuerID, c.CardID), c)
+	return t.put(bucketCards, joinKey(false, c.IssuerID, c.CardID), ledgercodec.AppendCard(nil, c))
 }
 
 func (t *tx) Purchase(issuerID, purchaseID string) (store.Purchase, error) {
-	var p store.Purchase
 	if err := t.usable("Purchase"); err != nil {
-		return p, err
+		return store.Purchase{}, err
 	}
 	if err := store.CheckKeys("issuer id", issuerID, "purchase id", purchaseID); err != nil {
-		return p, err
+		return store.Purchase{}, err
 	}
-	err := t.mustGet(bucketPurchases, joinKey(false, issuerID, purchaseID), &p,
+	return mustGet(t, bucketPurchases, joinKey(false, issuerID, purchaseID), ledgercodec.DecodePurchase,
 		fmt.Sprintf("purchase %q of issuer %q", purchaseID, issuerID))
-	return p, err
 }
 
 func (t *tx) PutPurchase(p store.Purchase) error {
@@ -53,8 +50,7 @@ func (t *tx) PutPurchase(p store.Purchase) error {
 		return err
 	}
 	key := joinKey(false, p.IssuerID, p.PurchaseID)
-	var old store.Purchase
-	found, err := t.get(bucketPurchases, key, &old)
+	old, found, err := get(t, bucketPurchases, key, ledgercodec.DecodePurchase)
 	if err != nil {
 		return err
 	}
@@ -67,7 +63,7 @@ func (t *tx) PutPurchase(p store.Purchase) error {
 	if err := index.Put(purchaseStatusKey(p), []byte{}); err != nil {
 		return fmt.Errorf("boltstore: %s: put entry of purchase %q: %w", bucketPurchaseStatus, p.PurchaseID, err)
 	}
-	return t.put(bucketPurchases, key, p)
+	return t.put(bucketPurchases, key, ledgercodec.AppendPurchase(nil, p))
 }
 
 // purchaseStatusKey is p's entry in purchases.byStatus: issuer NUL status
@@ -93,9 +89,9 @@ func (t *tx) Purchases(issuerID string, status store.PurchaseStatus, limit int) 
 	var list []store.Purchase
 	c := t.btx.Bucket(bucket).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && (limit == 0 || len(list) < limit); k, _ = c.Next() {
-		var p store.Purchase
-		if err := t.mustGet(bucketPurchases, joinKey(false, issuerID, string(k[len(prefix):])), &p,
-			fmt.Sprintf("%s names purchase %q", bucket, k[len(prefix):])); err != nil {
+		p, err := mustGet(t, bucketPurchases, joinKey(false, issuerID, string(k[len(prefix):])), ledgercodec.DecodePurchase,
+			fmt.Sprintf("%s names purchase %q", bucket, k[len(prefix):]))
+		if err != nil {
 			return nil, err
 		}
 		list = append(list, p)
@@ -104,15 +100,13 @@ func (t *tx) Purchases(issuerID string, status store.PurchaseStatus, limit int) 
 }
 
 func (t *tx) Account(issuerID, accountID string) (store.Account, error) {
-	var a store.Account
 	if err := t.usable("Account"); err != nil {
-		return a, err
+		return store.Account{}, err
 	}
 	if err := store.CheckKeys("issuer id", issuerID, "account id", accountID); err != nil {
-		return a, err
+		return store.Account{}, err
 	}
-	err := t.mustGet(bucketAccounts, joinKey(false, issuerID, accountID), &a, "account of issuer "+issuerID)
-	return a, err
+	return mustGet(t, bucketAccounts, joinKey(false, issuerID, accountID), fromJSON[store.Account], "account of issuer "+issuerID)
 }
 
 // PutAccount stores a and points its IDm at it. When a moves to another
@@ -126,12 +120,11 @@ func (t *tx) PutAccount(a store.Account) error {
 		return err
 	}
 	key := joinKey(false, a.IssuerID, a.CardAccountID)
-	var old store.Account
-	found, err := t.get(bucketAccounts, key, &old)
+	old, found, err := get(t, bucketAccounts, key, fromJSON[store.Account])
 	if err != nil {
 		return err
 	}
-	if err := t.put(bucketAccounts, key, a); err != nil {
+	if err := t.putJSON(bucketAccounts, key, a); err != nil {
 		return err
 	}
 	byIDm := t.btx.Bucket(bucketAccountsByIDm)
@@ -160,8 +153,7 @@ func (t *tx) AccountByIDm(issuerID, idm string) (store.Account, error) {
 	if accountID == nil {
 		return store.Account{}, fmt.Errorf("boltstore: account by idm of issuer %q: %w", issuerID, store.ErrNotFound)
 	}
-	var a store.Account
-	found, err := t.get(bucketAccounts, joinKey(false, issuerID, string(accountID)), &a)
+	a, found, err := get(t, bucketAccounts, joinKey(false, issuerID, string(accountID)), fromJSON[store.Account])
 	if err == nil && !found {
 		err = fmt.Errorf("boltstore: %s names an account of issuer %q that does not exist", bucketAccountsByIDm, issuerID)
 	}

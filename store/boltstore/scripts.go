@@ -7,16 +7,14 @@ import (
 )
 
 func (t *tx) ScriptVersion(issuerID, hash string) (store.ScriptVersion, error) {
-	var v store.ScriptVersion
 	if err := t.usable("ScriptVersion"); err != nil {
-		return v, err
+		return store.ScriptVersion{}, err
 	}
 	if err := store.CheckKeys("issuer id", issuerID, "hash", hash); err != nil {
-		return v, err
+		return store.ScriptVersion{}, err
 	}
-	err := t.mustGet(bucketScriptVersions, joinKey(false, issuerID, hash), &v,
+	return mustGet(t, bucketScriptVersions, joinKey(false, issuerID, hash), fromJSON[store.ScriptVersion],
 		fmt.Sprintf("script version %q of issuer %q", hash, issuerID))
-	return v, err
 }
 
 func (t *tx) PutScriptVersion(v store.ScriptVersion) error {
@@ -26,7 +24,7 @@ func (t *tx) PutScriptVersion(v store.ScriptVersion) error {
 	if err := store.CheckKeys("issuer id", v.IssuerID, "hash", v.Hash); err != nil {
 		return err
 	}
-	return t.put(bucketScriptVersions, joinKey(false, v.IssuerID, v.Hash), v)
+	return t.putJSON(bucketScriptVersions, joinKey(false, v.IssuerID, v.Hash), v)
 }
 
 func (t *tx) DeleteScriptVersion(issuerID, hash string) error {

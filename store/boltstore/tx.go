@@ -38,44 +38,68 @@ func (t *tx) writable(op string) error {
 	return nil
 }
 
-// get decodes the value at key into v and reports whether there was one.
-// json.Unmarshal copies what it keeps, so v outlives the transaction.
-func (t *tx) get(bucket, key []byte, v any) (bool, error) {
+// get reads the record at key with decode and reports whether there was
+// one. The decoders copy what they keep, so the record outlives the
+// transaction.
+func get[T any](t *tx, bucket, key []byte, decode func([]byte) (T, error)) (T, bool, error) {
 	data := t.btx.Bucket(bucket).Get(key)
 	if data == nil {
-		return false, nil
+		var zero T
+		return zero, false, nil
 	}
-	return true, decodeJSON(bucket, data, v)
+	v, err := decodeWith(bucket, data, decode)
+	return v, true, err
 }
 
-// decodeJSON decodes a JSON record of bucket into v.
-func decodeJSON(bucket, data []byte, v any) error {
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("boltstore: decode %s record: %w", bucket, err)
+// mustGet is get for getters: absent is store.ErrNotFound, named by what.
+func mustGet[T any](t *tx, bucket, key []byte, decode func([]byte) (T, error), what string) (T, error) {
+	v, found, err := get(t, bucket, key, decode)
+	if err == nil && !found {
+		err = fmt.Errorf("boltstore: %s: %w", what, store.ErrNotFound)
 	}
-	return nil
+	return v, err
 }
 
-// put encodes v at key.
-func (t *tx) put(bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
+// decodeWith decodes a record of bucket with decode, naming the bucket in
+// errors.
+func decodeWith[T any](bucket, data []byte, decode func([]byte) (T, error)) (T, error) {
+	v, err := decode(data)
 	if err != nil {
-		return fmt.Errorf("boltstore: encode %s record: %w", bucket, err)
+		return v, fmt.Errorf("boltstore: decode %s record: %w", bucket, err)
 	}
+	return v, nil
+}
+
+// fromJSON is the decoder of the buckets whose records are JSON: all but
+// sessions, cards and purchases (doc.go).
+func fromJSON[T any](data []byte) (T, error) {
+	var v T
+	err := json.Unmarshal(data, &v)
+	return v, err
+}
+
+// decodeJSON decodes a JSON record of bucket into v, for the walks that
+// decode in place. (backfillIndexes reads purchases with it: the files it
+// fills were last written before purchases became binary.)
+func decodeJSON[T any](bucket, data []byte, v *T) (err error) {
+	*v, err = decodeWith(bucket, data, fromJSON[T])
+	return err
+}
+
+// put stores data, a record of bucket in its encoded form, at key. bbolt
+// keeps data until the commit: it must be fresh, not a reused buffer.
+func (t *tx) put(bucket, key, data []byte) error {
 	if err := t.btx.Bucket(bucket).Put(key, data); err != nil {
 		return fmt.Errorf("boltstore: put %s record: %w", bucket, err)
 	}
 	return nil
 }
 
-// mustGet is get for getters: absent is store.ErrNotFound, named by what.
-func (t *tx) mustGet(bucket, key []byte, v any, what string) error {
-	found, err := t.get(bucket, key, v)
+// putJSON stores v at key as JSON.
+func (t *tx) putJSON(bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("boltstore: encode %s record: %w", bucket, err)
 	}
-	if !found {
-		return fmt.Errorf("boltstore: %s: %w", what, store.ErrNotFound)
-	}
-	return nil
+	return t.put(bucket, key, data)
 }

@@ -8,9 +8,10 @@ import (
 	"github.com/tes-project/tes/store"
 )
 
-// Ledger records are JSON in body, as in the bbolt backend. Card
-// identifiers stay out of error messages: they end up in logs, where they
-// must be masked.
+// Ledger records are JSON in body (the bbolt backend keeps cards and
+// purchases in store/internal/ledgercodec's binary form). Card identifiers
+// stay out of error messages: they end up in logs, where they must be
+// masked.
 
 func encodeJSON(what string, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
