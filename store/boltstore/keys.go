@@ -7,7 +7,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/store/internal/ledgercodec"
 )
 
 // Bucket names. The layout is described in doc.go.
@@ -68,8 +68,8 @@ func backfillIndexes(btx *bolt.Tx) error {
 	}
 	status := btx.Bucket(bucketPurchaseStatus)
 	err = btx.Bucket(bucketPurchases).ForEach(func(key, data []byte) error {
-		var p store.Purchase
-		if err := decodeJSON(bucketPurchases, data, &p); err != nil {
+		p, err := decodeWith(bucketPurchases, data, ledgercodec.DecodePurchase)
+		if err != nil {
 			return err
 		}
 		return status.Put(purchaseStatusKey(p), []byte{})

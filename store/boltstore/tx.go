@@ -79,8 +79,7 @@ func fromJSON[T any](data []byte) (T, error) {
 }
 
 // decodeJSON decodes a JSON record of bucket into v, for the walks that
-// decode in place. (backfillIndexes reads purchases with it: the files it
-// fills were last written before purchases became binary.)
+// decode in place.
 func decodeJSON[T any](bucket, data []byte, v *T) (err error) {
 	*v, err = decodeWith(bucket, data, fromJSON[T])
 	return err

@@ -22,14 +22,30 @@ func AppendString(dst []byte, s string) []byte {
 // A nil and an empty list are both 0 and read back nil, as JSON's
 // omitempty did.
 func AppendStrings(dst []byte, list []string) []byte {
-	if len(list) == 0 {
-		return append(dst, 0)
-	}
-	dst = binary.AppendUvarint(dst, uint64(len(list))+1)
+	dst = AppendCount(dst, len(list))
 	for _, s := range list {
 		dst = AppendString(dst, s)
 	}
 	return dst
+}
+
+// AppendCount appends the length of a list that follows: n+1, or 0 for an
+// empty list, which reads back nil as JSON's omitempty did.
+func AppendCount(dst []byte, n int) []byte {
+	if n == 0 {
+		return append(dst, 0)
+	}
+	return binary.AppendUvarint(dst, uint64(n)+1)
+}
+
+// AppendBytes appends b: its length+1, then its bytes; 0 for nil, so that
+// nil and empty read back apart.
+func AppendBytes(dst, b []byte) []byte {
+	if b == nil {
+		return append(dst, 0)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(b))+1)
+	return append(dst, b...)
 }
 
 // AppendTime appends t: a length byte, then time.Time's binary form. The
@@ -146,19 +162,41 @@ func (r *Reader) Str() string {
 	return r.text[at:r.off]
 }
 
-// Strs reads a list of strings; an empty one reads back nil.
-func (r *Reader) Strs() []string {
+// Bytes reads what AppendBytes wrote, as a copy.
+func (r *Reader) Bytes() []byte {
+	n := r.Uvarint()
+	if n == 0 {
+		return nil
+	}
+	at, ok := r.span(n - 1)
+	if !ok {
+		return nil
+	}
+	return append([]byte{}, r.data[at:r.off]...)
+}
+
+// Count reads what AppendCount wrote: 0 for an empty list. Every element
+// takes at least one byte, which bounds what a corrupt count can make a
+// caller allocate.
+func (r *Reader) Count() int {
 	n := r.Uvarint()
 	if n <= 1 {
-		return nil
+		return 0
 	}
-	// Each string takes at least its length byte, which bounds what a
-	// corrupt count can allocate.
 	if n-1 > uint64(len(r.data)-r.off) {
 		r.Fail("list of %d past the end", n-1)
+		return 0
+	}
+	return int(n - 1)
+}
+
+// Strs reads a list of strings; an empty one reads back nil.
+func (r *Reader) Strs() []string {
+	n := r.Count()
+	if n == 0 {
 		return nil
 	}
-	list := make([]string, n-1)
+	list := make([]string, n)
 	for i := range list {
 		list[i] = r.Str()
 	}

@@ -4,11 +4,10 @@
 //
 // # Basics
 //
-// A record codec (ledgercodec) writes a format byte, then its fields in a
-// fixed order with the Append functions and encoding/binary's
-// AppendVarint and AppendUvarint, and reads them back in the same order
-// with a Reader. The form of each value is the one sessioncodec writes,
-// so that codec can move onto this package without changing its records:
+// A record codec (sessioncodec, ledgercodec) writes a format byte, then
+// its fields in a fixed order with the Append functions and
+// encoding/binary's AppendVarint and AppendUvarint, and reads them back in
+// the same order with a Reader:
 //
 //   - integers are varints (zig-zag for signed ones);
 //   - a string is a uvarint length, then its bytes;
@@ -16,6 +15,8 @@
 //     each string;
 //   - a time is one length byte, then time.Time's binary form, which keeps
 //     the instant to the nanosecond and the zone offset, as JSON did;
+//   - a byte slice is its length+1 (0 for nil), then its bytes; a list
+//     of other values is its length+1 (AppendCount), then each value;
 //   - a flag is one byte, 0 or 1.
 //
 // # Caveats

@@ -1,14 +1,12 @@
 package sessioncodec
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/store/internal/bincodec"
 )
 
 // Sessions are the records every request reads and writes, and their trace
@@ -18,11 +16,9 @@ import (
 // the revision and move the index entries.
 //
 // The form is Format, then the head fields, then the rest, each in
-// the order of Encode. Integers are varints; strings and byte slices
-// are a uvarint length then the bytes, where byte slices and lists store
-// length+1 so that 0 can mean nil; times are time.Time's binary form, which
-// keeps the instant and the zone offset as JSON did. A record that starts
-// with '{' is JSON, as written by earlier versions, and still reads.
+// the order of Encode, in the values of store/internal/bincodec (byte
+// slices and lists store length+1 so that 0 can mean nil). A record that
+// starts with '{' is JSON, as written by earlier versions, and still reads.
 //
 // Format 2 moved CardID into the head and added IDm after it, so that
 // PutSession can release a session's claims from the head alone, and gave
@@ -38,7 +34,7 @@ import (
 const Format byte = 3
 
 // ErrCorrupt: a stored session record cannot be decoded.
-var ErrCorrupt = errors.New("sessioncodec: corrupt session record")
+var ErrCorrupt = bincodec.ErrCorrupt
 
 // Head is what a backend's PutSession needs of the stored session.
 type Head struct {
@@ -70,77 +66,67 @@ func (h Head) Session(id string) store.Session {
 
 // Encode appends the stored form of s to dst.
 func Encode(dst []byte, s store.Session) []byte {
-	w := encoder{b: dst}
-	w.b = append(w.b, Format)
-	w.uvarint(s.Revision)
-	w.str(s.IssuerID)
-	w.str(s.DeviceID)
-	w.str(string(s.State))
-	w.time(s.CreatedAt)
-	w.time(s.ExpiresAt)
-	w.time(s.PurgeAt)
-	w.str(s.CardID)
-	w.str(s.IDm)
-	w.uvarint(uint64(s.TraceLen))
+	b := append(dst, Format)
+	b = binary.AppendUvarint(b, s.Revision)
+	b = bincodec.AppendString(b, s.IssuerID)
+	b = bincodec.AppendString(b, s.DeviceID)
+	b = bincodec.AppendString(b, string(s.State))
+	b = bincodec.AppendTime(b, s.CreatedAt)
+	b = bincodec.AppendTime(b, s.ExpiresAt)
+	b = bincodec.AppendTime(b, s.PurgeAt)
+	b = bincodec.AppendString(b, s.CardID)
+	b = bincodec.AppendString(b, s.IDm)
+	b = binary.AppendUvarint(b, uint64(s.TraceLen))
 
-	w.str(s.ID)
-	w.str(s.ActorID)
-	w.str(s.Endpoint)
-	w.str(s.Operation)
-	w.str(s.PurchaseID)
-	w.str(s.Version)
-	w.str(string(s.EndReason))
-	w.time(s.LastCallAt)
-	w.time(s.EndedAt)
-	w.bytes(omitEmpty(s.FlowState))
-	w.commands(s.Batch)
-	w.varint(int64(s.Steps))
-	w.bytes(omitEmpty(s.LastRequest))
-	w.reply(s.LastReply)
-	w.moneyWrite(s.InFlight)
-	w.str(s.Step)
-	return w.b
+	b = bincodec.AppendString(b, s.ID)
+	b = bincodec.AppendString(b, s.ActorID)
+	b = bincodec.AppendString(b, s.Endpoint)
+	b = bincodec.AppendString(b, s.Operation)
+	b = bincodec.AppendString(b, s.PurchaseID)
+	b = bincodec.AppendString(b, s.Version)
+	b = bincodec.AppendString(b, string(s.EndReason))
+	b = bincodec.AppendTime(b, s.LastCallAt)
+	b = bincodec.AppendTime(b, s.EndedAt)
+	b = bincodec.AppendBytes(b, omitEmpty(s.FlowState))
+	b = appendCommands(b, s.Batch)
+	b = binary.AppendVarint(b, int64(s.Steps))
+	b = bincodec.AppendBytes(b, omitEmpty(s.LastRequest))
+	b = appendReply(b, s.LastReply)
+	b = appendMoneyWrite(b, s.InFlight)
+	return bincodec.AppendString(b, s.Step)
 }
 
 // EncodeEntry appends the stored form of one trace entry to dst: Format,
 // then its fields.
 func EncodeEntry(dst []byte, e store.TraceEntry) []byte {
-	w := encoder{b: append(dst, Format)}
-	w.entry(e)
-	return w.b
+	b := append(dst, Format)
+	b = bincodec.AppendTime(b, e.At)
+	b = binary.AppendVarint(b, int64(e.Elapsed))
+	b = bincodec.AppendString(b, e.Step)
+	b = appendCommands(b, e.Responses)
+	b = binary.AppendVarint(b, int64(e.DeviceCode))
+	b = binary.AppendVarint(b, int64(e.DeviceTime))
+	b = bincodec.AppendStrings(b, e.Decisions)
+	b = appendCommands(b, e.Commands)
+	b = binary.AppendVarint(b, int64(e.StatusCode))
+	b = bincodec.AppendString(b, e.Message)
+	b = bincodec.AppendStrings(b, e.Effects)
+	b = bincodec.AppendStrings(b, e.Logs)
+	return bincodec.AppendString(b, e.Vars)
 }
 
 // DecodeEntry reads what EncodeEntry wrote; the result shares no memory
 // with data.
 func DecodeEntry(data []byte) (store.TraceEntry, error) {
-	if len(data) == 0 || data[0] != Format {
-		return store.TraceEntry{}, fmt.Errorf("%w: trace entry of unknown format", ErrCorrupt)
+	r := bincodec.NewReader(data)
+	if f := r.Byte(); f != Format {
+		r.Fail("trace entry of format %d", f)
 	}
-	r := decoder{b: data[1:]}
-	e := r.entry(Format)
-	if r.err == nil && len(r.b) > 0 {
-		r.fail("%d bytes after the trace entry", len(r.b))
-	}
-	if r.err != nil {
-		return store.TraceEntry{}, r.err
+	e := readEntry(&r, Format)
+	if err := r.Finish(); err != nil {
+		return store.TraceEntry{}, err
 	}
 	return e, nil
-}
-
-func (w *encoder) entry(e store.TraceEntry) {
-	w.time(e.At)
-	w.varint(int64(e.Elapsed))
-	w.str(e.Step)
-	w.commands(e.Responses)
-	w.varint(int64(e.DeviceCode))
-	w.varint(int64(e.DeviceTime))
-	w.strs(e.Decisions)
-	w.commands(e.Commands)
-	w.varint(int64(e.StatusCode))
-	w.str(e.Message)
-	w.strs(e.Effects)
-	w.strs(e.Logs)
-	w.str(e.Vars)
 }
 
 // Decode reads a whole stored session; the result shares no memory with
@@ -157,42 +143,39 @@ func Decode(data []byte) (store.Session, error) {
 		}
 		return s, nil
 	}
-	r := decoder{b: data}
-	h := r.head()
+	r := bincodec.NewReader(data)
+	h := readHead(&r)
 	s = h.Session("")
-	s.ID = r.str()
-	s.ActorID = r.str()
-	s.Endpoint = r.str()
-	s.Operation = r.str()
+	s.ID = r.Str()
+	s.ActorID = r.Str()
+	s.Endpoint = r.Str()
+	s.Operation = r.Str()
 	if h.format == 1 {
-		s.CardID = r.str()
+		s.CardID = r.Str()
 	}
-	s.PurchaseID = r.str()
-	s.Version = r.str()
-	s.EndReason = store.EndReason(r.str())
-	s.LastCallAt = r.time()
-	s.EndedAt = r.time()
-	s.FlowState = omitEmpty(r.bytes())
-	s.Batch = r.commands()
-	s.Steps = int(r.varint())
-	s.LastRequest = omitEmpty(r.bytes())
-	s.LastReply = r.reply()
-	s.InFlight = r.moneyWrite()
+	s.PurchaseID = r.Str()
+	s.Version = r.Str()
+	s.EndReason = store.EndReason(r.Str())
+	s.LastCallAt = r.Time()
+	s.EndedAt = r.Time()
+	s.FlowState = omitEmpty(r.Bytes())
+	s.Batch = readCommands(&r)
+	s.Steps = int(r.Varint())
+	s.LastRequest = omitEmpty(r.Bytes())
+	s.LastReply = readReply(&r)
+	s.InFlight = readMoneyWrite(&r)
 	if h.format >= 3 {
-		s.Step = r.str()
-	} else if n, ok := r.count(); ok {
+		s.Step = r.Str()
+	} else if n := r.Count(); n > 0 {
 		s.Trace = make([]store.TraceEntry, n)
 		for i := range s.Trace {
-			s.Trace[i] = r.entry(h.format)
+			s.Trace[i] = readEntry(&r, h.format)
 		}
 		s.TraceLen = n
 		s.Step = s.Trace[n-1].Step
 	}
-	if r.err == nil && len(r.b) > 0 {
-		r.fail("%d bytes after the record", len(r.b))
-	}
-	if r.err != nil {
-		return store.Session{}, r.err
+	if err := r.Finish(); err != nil {
+		return store.Session{}, err
 	}
 	return s, nil
 }
@@ -208,9 +191,9 @@ func DecodeHead(data []byte) (Head, error) {
 		return Head{Revision: s.Revision, IssuerID: s.IssuerID, DeviceID: s.DeviceID, State: s.State,
 			CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, PurgeAt: s.PurgeAt}, nil
 	}
-	r := decoder{b: data}
-	h := r.head()
-	return h, r.err
+	r := bincodec.NewReader(data)
+	h := readHead(&r)
+	return h, r.Err()
 }
 
 // omitEmpty stores an empty slice as nil, as JSON's omitempty did.
@@ -221,284 +204,109 @@ func omitEmpty(b []byte) []byte {
 	return b
 }
 
-type encoder struct{ b []byte }
-
-func (w *encoder) uvarint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
-func (w *encoder) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
-
-func (w *encoder) str(s string) {
-	w.uvarint(uint64(len(s)))
-	w.b = append(w.b, s...)
-}
-
-// bytes stores len+1, or 0 for nil.
-func (w *encoder) bytes(b []byte) {
-	if b == nil {
-		w.uvarint(0)
-		return
-	}
-	w.uvarint(uint64(len(b)) + 1)
-	w.b = append(w.b, b...)
-}
-
-// count stores a list's length+1, or 0 for a nil (or omitted) list.
-func (w *encoder) count(n int, omit bool) {
-	if omit {
-		w.uvarint(0)
-		return
-	}
-	w.uvarint(uint64(n) + 1)
-}
-
-// time stores a length byte, then time.Time's binary form.
-func (w *encoder) time(t time.Time) {
-	mark := len(w.b)
-	w.b = append(w.b, 0)
-	b, err := t.AppendBinary(w.b)
-	if err != nil {
-		// Only offsets that are not whole minutes fail, which no zone of
-		// the tz database has; the instant survives in UTC.
-		b, _ = t.UTC().AppendBinary(w.b)
-	}
-	b[mark] = byte(len(b) - mark - 1)
-	w.b = b
-}
-
-// strs stores a list of strings; a nil or empty one reads back nil.
-func (w *encoder) strs(list []string) {
-	w.count(len(list), len(list) == 0)
-	for _, s := range list {
-		w.str(s)
-	}
-}
-
-func (w *encoder) commands(cmds []store.Command) {
-	w.count(len(cmds), len(cmds) == 0)
+func appendCommands(b []byte, cmds []store.Command) []byte {
+	b = bincodec.AppendCount(b, len(cmds))
 	for _, c := range cmds {
-		w.str(c.ID)
-		w.bytes(c.Frame)
+		b = bincodec.AppendString(b, c.ID)
+		b = bincodec.AppendBytes(b, c.Frame)
 	}
+	return b
 }
 
-func (w *encoder) reply(r store.Reply) {
-	w.varint(int64(r.StatusCode))
-	w.str(r.StatusMessage)
-	w.commands(r.Commands)
-	if r.Balance == nil {
-		w.b = append(w.b, 0)
-	} else {
-		w.b = append(w.b, 1)
-		w.varint(*r.Balance)
+func appendReply(b []byte, rep store.Reply) []byte {
+	b = binary.AppendVarint(b, int64(rep.StatusCode))
+	b = bincodec.AppendString(b, rep.StatusMessage)
+	b = appendCommands(b, rep.Commands)
+	b = bincodec.AppendBool(b, rep.Balance != nil)
+	if rep.Balance != nil {
+		b = binary.AppendVarint(b, *rep.Balance)
 	}
-	w.str(r.CardAccountID)
+	return bincodec.AppendString(b, rep.CardAccountID)
 }
 
-func (w *encoder) moneyWrite(m *store.MoneyWrite) {
+func appendMoneyWrite(b []byte, m *store.MoneyWrite) []byte {
+	b = bincodec.AppendBool(b, m != nil)
 	if m == nil {
-		w.b = append(w.b, 0)
-		return
+		return b
 	}
-	w.b = append(w.b, 1)
-	w.str(m.PurchaseID)
-	w.str(m.CardID)
-	w.varint(int64(m.ExpectedCounter))
+	b = bincodec.AppendString(b, m.PurchaseID)
+	b = bincodec.AppendString(b, m.CardID)
+	return binary.AppendVarint(b, int64(m.ExpectedCounter))
 }
 
-// decoder reads what encoder wrote. The first failure sticks: later reads
-// return zero values, and err says what went wrong.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (r *decoder) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
-	}
-	r.b = nil
-}
-
-func (r *decoder) head() Head {
-	if len(r.b) == 0 || r.b[0] < 1 || r.b[0] > Format {
-		r.fail("unknown format")
+func readHead(r *bincodec.Reader) Head {
+	h := Head{format: r.Byte()}
+	if h.format < 1 || h.format > Format {
+		r.Fail("unknown format %d", h.format)
 		return Head{}
 	}
-	h := Head{format: r.b[0]}
-	r.b = r.b[1:]
-	h.Revision = r.uvarint()
-	h.IssuerID = r.str()
-	h.DeviceID = r.str()
-	h.State = store.SessionState(r.str())
-	h.CreatedAt = r.time()
-	h.ExpiresAt = r.time()
-	h.PurgeAt = r.time()
+	h.Revision = r.Uvarint()
+	h.IssuerID = r.Str()
+	h.DeviceID = r.Str()
+	h.State = store.SessionState(r.Str())
+	h.CreatedAt = r.Time()
+	h.ExpiresAt = r.Time()
+	h.PurgeAt = r.Time()
 	if h.format >= 2 {
-		h.CardID = r.str()
-		h.IDm = r.str()
+		h.CardID = r.Str()
+		h.IDm = r.Str()
 	}
 	if h.format >= 3 {
-		h.TraceLen = r.count64()
+		n := r.Uvarint()
+		if n > 1<<31 {
+			r.Fail("trace length %d", n)
+		}
+		h.TraceLen = int(n)
 	}
 	return h
 }
 
-// count64 reads a count that no list follows (TraceLen).
-func (r *decoder) count64() int {
-	n := r.uvarint()
-	if n > 1<<31 {
-		r.fail("count %d", n)
-		return 0
-	}
-	return int(n)
-}
-
-// entry reads a trace entry of a record of the given format.
-func (r *decoder) entry(format byte) store.TraceEntry {
+// readEntry reads a trace entry of a record of the given format.
+func readEntry(r *bincodec.Reader, format byte) store.TraceEntry {
 	var e store.TraceEntry
-	e.At = r.time()
-	e.Elapsed = time.Duration(r.varint())
-	e.Step = r.str()
-	e.Responses = r.commands()
-	e.DeviceCode = int(r.varint())
-	e.DeviceTime = time.Duration(r.varint())
-	e.Decisions = r.strs()
-	e.Commands = r.commands()
-	e.StatusCode = int(r.varint())
-	e.Message = r.str()
+	e.At = r.Time()
+	e.Elapsed = time.Duration(r.Varint())
+	e.Step = r.Str()
+	e.Responses = readCommands(r)
+	e.DeviceCode = int(r.Varint())
+	e.DeviceTime = time.Duration(r.Varint())
+	e.Decisions = r.Strs()
+	e.Commands = readCommands(r)
+	e.StatusCode = int(r.Varint())
+	e.Message = r.Str()
 	if format >= 2 {
-		e.Effects = r.strs()
-		e.Logs = r.strs()
-		e.Vars = r.str()
+		e.Effects = r.Strs()
+		e.Logs = r.Strs()
+		e.Vars = r.Str()
 	}
 	return e
 }
 
-func (r *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("bad varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *decoder) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail("bad varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// take returns the next n bytes, aliasing the record.
-func (r *decoder) take(n uint64) []byte {
-	if n > uint64(len(r.b)) {
-		r.fail("length %d past the end", n)
-		return nil
-	}
-	b := r.b[:n]
-	r.b = r.b[n:]
-	return b
-}
-
-func (r *decoder) str() string { return string(r.take(r.uvarint())) }
-
-func (r *decoder) bytes() []byte {
-	n := r.uvarint()
+func readCommands(r *bincodec.Reader) []store.Command {
+	n := r.Count()
 	if n == 0 {
-		return nil
-	}
-	return append([]byte{}, r.take(n-1)...)
-}
-
-// count reads a list length; ok is false for a nil or empty list (every
-// list of a session is omitempty in JSON, which read them back as nil).
-// Every element takes at least one byte, which bounds what a corrupt
-// length can allocate.
-func (r *decoder) count() (int, bool) {
-	n := r.uvarint()
-	if n <= 1 {
-		return 0, false
-	}
-	if n-1 > uint64(len(r.b)) {
-		r.fail("list of %d past the end", n-1)
-		return 0, false
-	}
-	return int(n - 1), true
-}
-
-func (r *decoder) time() time.Time {
-	n := r.take(1)
-	if n == nil {
-		return time.Time{}
-	}
-	raw := r.take(uint64(n[0]))
-	var t time.Time
-	if err := t.UnmarshalBinary(raw); err != nil {
-		r.fail("time: %v", err)
-		return time.Time{}
-	}
-	// UnmarshalBinary takes nanoseconds past a second; only what encoder
-	// writes is accepted, so that a record reads back as it was.
-	var buf [16]byte
-	if again, _ := t.AppendBinary(buf[:0]); !bytes.Equal(again, raw) {
-		r.fail("time not in canonical form")
-		return time.Time{}
-	}
-	return t
-}
-
-func (r *decoder) strs() []string {
-	n, ok := r.count()
-	if !ok {
-		return nil
-	}
-	list := make([]string, n)
-	for i := range list {
-		list[i] = r.str()
-	}
-	return list
-}
-
-func (r *decoder) commands() []store.Command {
-	n, ok := r.count()
-	if !ok {
 		return nil
 	}
 	cmds := make([]store.Command, n)
 	for i := range cmds {
-		cmds[i] = store.Command{ID: r.str(), Frame: r.bytes()}
+		cmds[i] = store.Command{ID: r.Str(), Frame: r.Bytes()}
 	}
 	return cmds
 }
 
-func (r *decoder) reply() store.Reply {
-	rep := store.Reply{StatusCode: int(r.varint()), StatusMessage: r.str(), Commands: r.commands()}
-	if r.flag() {
-		v := r.varint()
+func readReply(r *bincodec.Reader) store.Reply {
+	rep := store.Reply{StatusCode: int(r.Varint()), StatusMessage: r.Str(), Commands: readCommands(r)}
+	if r.Bool() {
+		v := r.Varint()
 		rep.Balance = &v
 	}
-	rep.CardAccountID = r.str()
+	rep.CardAccountID = r.Str()
 	return rep
 }
 
-func (r *decoder) moneyWrite() *store.MoneyWrite {
-	if !r.flag() {
+func readMoneyWrite(r *bincodec.Reader) *store.MoneyWrite {
+	if !r.Bool() {
 		return nil
 	}
-	return &store.MoneyWrite{PurchaseID: r.str(), CardID: r.str(), ExpectedCounter: int(r.varint())}
-}
-
-func (r *decoder) flag() bool {
-	b := r.take(1)
-	if b == nil {
-		return false
-	}
-	if b[0] > 1 {
-		r.fail("flag %d", b[0])
-	}
-	return b[0] == 1
+	return &store.MoneyWrite{PurchaseID: r.Str(), CardID: r.Str(), ExpectedCounter: int(r.Varint())}
 }
