@@ -38,7 +38,7 @@ type Config struct {
 	// Retention is how long ended sessions keep their trace before Sweep
 	// purges them; default 7 days.
 	Retention time.Duration
-	// NewID makes session and account ids; default 128 random bits in hex.
+	// NewID makes session and account ids; default timeOrderedID.
 	NewID func() string
 	// Observer, when set, learns of every step (metrics).
 	Observer Observer
@@ -96,7 +96,7 @@ func New(cfg Config) (*Engine, error) {
 		e.retention = defaultRetention
 	}
 	if e.newID == nil {
-		e.newID = randomID
+		e.newID = func() string { return timeOrderedID(e.clock.Now()) }
 	}
 	steps := cfg.MaxConcurrentSteps
 	if steps <= 0 {
@@ -111,9 +111,19 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-func randomID() string {
+// timeOrderedID is a new session or account id: 32 hex digits, the first
+// 12 the milliseconds of now and the rest 80 random bits (unguessable, as
+// a session id must be). Ids made close in time sort close, so the records
+// of the sessions in flight, and their trace entries, share the store's last
+// pages instead of dirtying one page each at every commit.
+func timeOrderedID(now time.Time) string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it crashes the program instead)
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:]) // crypto/rand.Read never fails (it crashes the program instead)
 	return hex.EncodeToString(b[:])
 }
 
