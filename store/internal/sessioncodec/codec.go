@@ -3,6 +3,7 @@ package sessioncodec
 import (
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/tes-project/tes/store"
@@ -66,7 +67,9 @@ func (h Head) Session(id string) store.Session {
 
 // Encode appends the stored form of s to dst.
 func Encode(dst []byte, s store.Session) []byte {
-	b := append(dst, Format)
+	// Grown once to about the record's size, not doubled field by field.
+	b := append(slices.Grow(dst, recordOverhead+len(s.FlowState)+len(s.LastRequest)+
+		commandsSize(s.Batch)+commandsSize(s.LastReply.Commands)), Format)
 	b = binary.AppendUvarint(b, s.Revision)
 	b = bincodec.AppendString(b, s.IssuerID)
 	b = bincodec.AppendString(b, s.DeviceID)
@@ -99,7 +102,13 @@ func Encode(dst []byte, s store.Session) []byte {
 // EncodeEntry appends the stored form of one trace entry to dst: Format,
 // then its fields.
 func EncodeEntry(dst []byte, e store.TraceEntry) []byte {
-	b := append(dst, Format)
+	n := recordOverhead + len(e.Message) + len(e.Vars) + commandsSize(e.Responses) + commandsSize(e.Commands)
+	for _, list := range [][]string{e.Decisions, e.Effects, e.Logs} {
+		for _, text := range list {
+			n += len(text) + 2
+		}
+	}
+	b := append(slices.Grow(dst, n), Format)
 	b = bincodec.AppendTime(b, e.At)
 	b = binary.AppendVarint(b, int64(e.Elapsed))
 	b = bincodec.AppendString(b, e.Step)
@@ -194,6 +203,20 @@ func DecodeHead(data []byte) (Head, error) {
 	r := bincodec.NewReader(data)
 	h := readHead(&r)
 	return h, r.Err()
+}
+
+// recordOverhead bounds what a record or trace entry takes beyond its
+// variable-length fields that Encode and EncodeEntry count: the ids,
+// times, numbers and length prefixes.
+const recordOverhead = 256
+
+// commandsSize is about what appendCommands writes for cmds.
+func commandsSize(cmds []store.Command) int {
+	n := 0
+	for _, c := range cmds {
+		n += len(c.ID) + len(c.Frame) + 4
+	}
+	return n
 }
 
 // omitEmpty stores an empty slice as nil, as JSON's omitempty did.
