@@ -64,13 +64,11 @@ func TestPooledStateShowsNoPreviousCall(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", op, err)
 		}
-		var st struct {
-			Vars map[string]any `json:"v"`
+		var vars map[string]any
+		if err := json.Unmarshal(res.Vars, &vars); err != nil {
+			t.Fatalf("%s: vars %s: %v", op, res.Vars, err)
 		}
-		if err := json.Unmarshal(res.State, &st); err != nil {
-			t.Fatalf("%s: state %s: %v", op, res.State, err)
-		}
-		return st.Vars
+		return vars
 	}
 	if got := step("FIRST", "card-old"); got["leak"] != "card-old" {
 		t.Fatalf("first call's vars %v", got)

@@ -140,11 +140,9 @@ func runSEC(t *testing.T, reg flow.Registry, c *card.Card, op, spec string) (flo
 			return flow.Result{Status: -1, Message: err.Error()}, nil
 		}
 		if len(res.Commands) == 0 {
-			var st struct {
-				V map[string]any `json:"v"`
-			}
-			_ = jsonUnmarshal(res.State, &st)
-			return res, st.V
+			var vars map[string]any
+			_ = jsonUnmarshal(res.Vars, &vars)
+			return res, vars
 		}
 		answers := make([][]byte, len(res.Commands))
 		for i, cmd := range res.Commands {

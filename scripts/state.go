@@ -2,9 +2,14 @@ package scripts
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
+
+	"github.com/tes-project/tes/internal/bincodec"
 )
 
 // state is what a session keeps between steps (flow.Result.State): the step
@@ -45,7 +50,152 @@ type cmdDesc struct {
 	Nodes []uint16 `json:"n,omitempty"`
 }
 
+// decodeState reads what encode wrote; a state that starts with '{' is the
+// JSON of earlier versions, which sessions in flight across an upgrade
+// still hold.
 func decodeState(b []byte) (*state, error) {
+	if len(b) > 0 && b[0] == '{' {
+		return decodeJSONState(b)
+	}
+	r := bincodec.NewReader(b)
+	if f := r.Byte(); f != stateFormat {
+		r.Fail("state of format %d", f)
+	}
+	st := &state{Step: r.Str()}
+	if n := r.Count(); n > 0 {
+		st.Batch = make([]cmdDesc, n)
+		for i := range st.Batch {
+			st.Batch[i] = cmdDesc{Label: r.Str(), Kind: r.Str(), IDm: r.Str(), Nodes: readNodes(&r)}
+		}
+	}
+	st.IDm, st.PMm = r.Str(), r.Str()
+	if n := r.Count(); n > 0 {
+		st.Vars = make(map[string]any, n)
+		for range n {
+			name := r.Str()
+			switch kind := r.Byte(); kind {
+			case varInt:
+				st.Vars[name] = int(r.Varint())
+			case varFloat:
+				st.Vars[name] = math.Float64frombits(r.Uvarint())
+			case varString:
+				st.Vars[name] = r.Str()
+			case varFalse, varTrue:
+				st.Vars[name] = kind == varTrue
+			default:
+				r.Fail("vars.%s of kind %d", name, kind)
+			}
+		}
+	}
+	st.Sam = r.Bytes()
+	st.Authed = r.Bool()
+	st.Nodes = readNodes(&r)
+	if n := r.Count(); n > 0 {
+		st.KeyVersions = make(map[uint16]uint16, n)
+		for range n {
+			node := uint16(r.Uvarint())
+			st.KeyVersions[node] = uint16(r.Uvarint())
+		}
+	}
+	if err := r.Finish(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrState, err)
+	}
+	if st.Step == "" {
+		return nil, fmt.Errorf("%w: no step", ErrState)
+	}
+	return st, nil
+}
+
+// stateFormat is encode's first byte; the JSON of earlier versions starts
+// with '{'.
+const stateFormat byte = 1
+
+// The kinds of a variable's value in encode's form.
+const (
+	varInt byte = iota + 1
+	varFloat
+	varString
+	varFalse
+	varTrue
+)
+
+// encode is the state as a session keeps it: stateFormat, then the fields
+// in the values of package bincodec, variables and key versions sorted so
+// that one state always encodes the same. It is read at every call, which
+// JSON made a fifth of the step's time.
+func (st *state) encode() ([]byte, error) {
+	b := make([]byte, 0, 128+len(st.Sam)+32*len(st.Vars))
+	b = append(b, stateFormat)
+	b = bincodec.AppendString(b, st.Step)
+	b = bincodec.AppendCount(b, len(st.Batch))
+	for _, c := range st.Batch {
+		b = bincodec.AppendString(b, c.Label)
+		b = bincodec.AppendString(b, c.Kind)
+		b = bincodec.AppendString(b, c.IDm)
+		b = appendNodes(b, c.Nodes)
+	}
+	b = bincodec.AppendString(b, st.IDm)
+	b = bincodec.AppendString(b, st.PMm)
+	b = bincodec.AppendCount(b, len(st.Vars))
+	for _, name := range slices.Sorted(maps.Keys(st.Vars)) {
+		b = bincodec.AppendString(b, name)
+		switch v := st.Vars[name].(type) {
+		case int:
+			b = binary.AppendVarint(append(b, varInt), int64(v))
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%w: encode: vars.%s is not a finite number", ErrScript, name)
+			}
+			b = binary.AppendUvarint(append(b, varFloat), math.Float64bits(v))
+		case string:
+			b = bincodec.AppendString(append(b, varString), v)
+		case bool:
+			kind := varFalse
+			if v {
+				kind = varTrue
+			}
+			b = append(b, kind)
+		default:
+			return nil, fmt.Errorf("%w: encode: vars.%s holds a %T", ErrScript, name, v)
+		}
+	}
+	b = bincodec.AppendBytes(b, st.Sam)
+	b = bincodec.AppendBool(b, st.Authed)
+	b = appendNodes(b, st.Nodes)
+	b = bincodec.AppendCount(b, len(st.KeyVersions))
+	for _, node := range slices.Sorted(maps.Keys(st.KeyVersions)) {
+		b = binary.AppendUvarint(b, uint64(node))
+		b = binary.AppendUvarint(b, uint64(st.KeyVersions[node]))
+	}
+	return b, nil
+}
+
+func appendNodes(b []byte, nodes []uint16) []byte {
+	b = bincodec.AppendCount(b, len(nodes))
+	for _, n := range nodes {
+		b = binary.AppendUvarint(b, uint64(n))
+	}
+	return b
+}
+
+func readNodes(r *bincodec.Reader) []uint16 {
+	n := r.Count()
+	if n == 0 {
+		return nil
+	}
+	nodes := make([]uint16, n)
+	for i := range nodes {
+		v := r.Uvarint()
+		if v > math.MaxUint16 {
+			r.Fail("node %d", v)
+		}
+		nodes[i] = uint16(v)
+	}
+	return nodes
+}
+
+// decodeJSONState reads a state in the JSON of earlier versions.
+func decodeJSONState(b []byte) (*state, error) {
 	var st state
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
@@ -84,14 +234,6 @@ func (st *state) varsJSON() []byte {
 		return nil
 	}
 	return b
-}
-
-func (st *state) encode() ([]byte, error) {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("%w: encode: %v", ErrScript, err)
-	}
-	return b, nil
 }
 
 // normalizeNumber keeps integral numbers as int so guards compare them with

@@ -58,10 +58,8 @@ func TestVarsKeepOnlyWhatASessionCanStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var st struct {
-				Vars map[string]any `json:"v"`
-			}
-			if err := json.Unmarshal(res.State, &st); err != nil {
+			var st struct{ Vars map[string]any }
+			if err := json.Unmarshal(res.Vars, &st.Vars); err != nil {
 				t.Fatal(err)
 			}
 			if len(st.Vars) != len(c.vars) {

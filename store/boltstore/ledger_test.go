@@ -12,7 +12,7 @@ import (
 
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/store/boltstore"
-	"github.com/tes-project/tes/store/internal/bincodec"
+	"github.com/tes-project/tes/internal/bincodec"
 	"github.com/tes-project/tes/store/internal/ledgercodec"
 )
 

@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/tes-project/tes/store"
-	"github.com/tes-project/tes/store/internal/bincodec"
+	"github.com/tes-project/tes/internal/bincodec"
 )
 
 // Cards and purchases are read and written by the engine's ledger effects

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tes-project/tes/store"
-	"github.com/tes-project/tes/store/internal/bincodec"
+	"github.com/tes-project/tes/internal/bincodec"
 	"github.com/tes-project/tes/store/internal/ledgercodec"
 )
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/tes-project/tes/store"
-	"github.com/tes-project/tes/store/internal/bincodec"
+	"github.com/tes-project/tes/internal/bincodec"
 )
 
 // Sessions are the records every request reads and writes, and their trace
@@ -17,7 +17,7 @@ import (
 // the revision and move the index entries.
 //
 // The form is Format, then the head fields, then the rest, each in
-// the order of Encode, in the values of store/internal/bincodec (byte
+// the order of Encode, in the values of internal/bincodec (byte
 // slices and lists store length+1 so that 0 can mean nil). A record that
 // starts with '{' is JSON, as written by earlier versions, and still reads.
 //
