@@ -92,6 +92,7 @@ func TestMalformedRequestsChangeNothing(t *testing.T) {
 		{name: "malformed JSON beats missing fields", body: []byte(`{"cardId":}`), want: 112},
 		{name: "invalid escape in an unknown field", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","x":"\0"}`), want: 112},
 		{name: "trailing comma in an unknown field", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","x":[1,]}`), want: 112},
+		{name: "unknown field nested past 10000 levels", body: nested(10000), want: 112},
 		{name: "number with a leading zero in an unknown field", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","x":01}`), want: 112},
 
 		// Then required fields.
@@ -276,6 +277,7 @@ func TestAcceptedRequests(t *testing.T) {
 		{name: "responseTimeMs a fraction", body: body(cardBase, map[string]any{"responseTimeMs": 12.5})},
 		{name: "responseTimeMs a day", body: body(cardBase, map[string]any{"responseTimeMs": 86400000})},
 		{name: "body of exactly 64 KiB", body: bodyOfSize(64 << 10)},
+		{name: "unknown field nested 10000 levels", body: nested(9999)},
 		{name: "duplicate issuerId, the last one counts", body: []byte(`{"issuerId":"NOPE","cardId":"CARD-1","deviceId":"DEV-1","issuerId":"DEMO"}`)},
 		{name: "member name with an escape", body: []byte(`{"issuer\u0049d":"DEMO","cardId":"CARD-1","deviceId":"DEV-1"}`)},
 		{name: "escaped lone surrogate in statusMessage", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","statusMessage":"\ud800"}`)},
@@ -323,6 +325,12 @@ func bodyOfSize(n int) []byte {
 	b := body(cardBase, map[string]any{"padding": ""})
 	pad := n - len(b)
 	return bytes.Replace(b, []byte(`"padding":""`), []byte(`"padding":"`+strings.Repeat("x", pad)+`"`), 1)
+}
+
+// nested is a valid getCardCommands body with an unknown field of arrays
+// nested depth deep, inside the body's object.
+func nested(depth int) []byte {
+	return []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","x":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}`)
 }
 
 func gzipped(b []byte) []byte {
