@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	stdjson "encoding/json"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
@@ -44,4 +46,38 @@ func BenchmarkEncodeReply(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzReplyMatchesEncodingJSON checks that the gateway app encodes replies
+// byte for byte as encoding/json does: HTML characters, U+2028 and invalid
+// UTF-8 escaped alike, fields in the same order, empty ones left out alike.
+func FuzzReplyMatchesEncodingJSON(f *testing.F) {
+	f.Add("6f1c2b8e-2a4d-4c1e-9a51-2c7d3e8f9a10", 0, "Success", "3.1", []byte{0x06, 0x00, 0x80, 0xDE, 0x01, 0x00}, int64(-1), "")
+	f.Add("", 921, "<script>&\u2028\u2029\x7f", "\x00\xff", []byte{}, int64(1<<53+1), "acct\"\\/")
+	f.Add("s", 112, "\xed\xa0\x80 \ufffd é \U0001F600", "", []byte(nil), int64(0), "A")
+	encode := (&Server{}).newGateway(Config{}).Config().JSONEncoder
+	f.Fuzz(func(t *testing.T, sessionID string, code int, message, commandID string, frame []byte, balance int64, account string) {
+		reply := wireReply{
+			ResponseHeader: wireResponseHeader{ResponseID: sessionID, SessionID: sessionID, StatusCode: code, StatusMessage: message, Timestamp: message},
+			CardAccountID:  account,
+		}
+		if balance >= 0 {
+			reply.Balance = &balance
+		}
+		// sendReply never leaves Commands nil: a batch, or an empty list.
+		for _, commands := range [][]wireCommand{{{CommandID: commandID, Command: upperHex(frame)}, {CommandID: message, Command: commandID}}, {}} {
+			reply.Commands = commands
+			got, err := encode(reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := stdjson.Marshal(reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("encoded\n%s\nencoding/json\n%s", got, want)
+			}
+		}
+	})
 }
