@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
+
+	"github.com/goccy/go-json/jsontext"
+	json "github.com/goccy/go-json/v2"
 
 	"github.com/tes-project/tes/engine"
 	"github.com/tes-project/tes/flow"
@@ -29,6 +32,42 @@ func missing(field string) *refusal {
 
 func badFormat(field, reason string) *refusal {
 	return &refusal{code: flow.StatusBadFormat, field: field, reason: reason}
+}
+
+// decodeOptions make goccy/go-json's v2 decoding accept what encoding/json
+// accepted: a member name given twice (the last counts) and invalid UTF-8
+// in strings. decodeRequest refuses raw invalid UTF-8 itself, so only an
+// escaped lone surrogate ("\ud800") gets through, as U+FFFD. The v2 API is
+// used for its structs, which match member names exactly: encoding/json's
+// would take "ISSUERID" for issuerId, which is why it decoded into maps.
+var decodeOptions = json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
+// unmarshal decodes one JSON value into v with decodeOptions. Strings it
+// decodes are copies: they outlive raw.
+func unmarshal(raw []byte, v any) error {
+	return json.Unmarshal(raw, v, decodeOptions)
+}
+
+// rawRequests reuses rawRequest values, whose member buffers are most of
+// what decoding a body allocates.
+var rawRequests = sync.Pool{New: func() any { return new(rawRequest) }}
+
+// reset empties every member of r and keeps its buffer. Decoding merges
+// into what is there, so without it a member absent from this body would
+// keep the previous body's value.
+func (r *rawRequest) reset() {
+	*r = rawRequest{
+		IssuerID:       r.IssuerID[:0],
+		CardID:         r.CardID[:0],
+		PurchaseID:     r.PurchaseID[:0],
+		DeviceID:       r.DeviceID[:0],
+		Operation:      r.Operation[:0],
+		CardContents:   r.CardContents[:0],
+		Responses:      r.Responses[:0],
+		ResponseTimeMs: r.ResponseTimeMs[:0],
+		StatusCode:     r.StatusCode[:0],
+		StatusMessage:  r.StatusMessage[:0],
+	}
 }
 
 // decodeRequest validates one Device Gateway call in the contract's order
@@ -52,22 +91,29 @@ func decodeRequest(endpoint flow.Endpoint, actor string, body []byte, actors map
 	}
 	req.ActorID = strings.Clone(actor)
 
-	fields, bad := decodeObject(body, "body")
-	if bad != nil {
-		return req, bad
+	// Checked once for the whole body: every value decoded below is a
+	// part of it.
+	if !utf8.Valid(body) {
+		return req, badFormat("body", "not UTF-8")
+	}
+	raw := rawRequests.Get().(*rawRequest)
+	defer rawRequests.Put(raw)
+	raw.reset()
+	if reason := decodeObject(body, raw); reason != "" {
+		return req, badFormat("body", reason)
 	}
 	spec := endpointFields[endpoint]
 	for _, f := range spec {
-		if f.required && isEmpty(fields[f.name]) {
+		if f.required && isEmpty(raw.member(f.name)) {
 			return req, missing(f.name)
 		}
 	}
 	for _, f := range spec {
-		raw, present := fields[f.name]
-		if !present || isNull(raw) {
+		member := raw.member(f.name)
+		if isAbsent(member) {
 			continue
 		}
-		if bad := decodeField(&req, f.name, raw); bad != nil {
+		if bad := decodeField(&req, f.name, member); bad != nil {
 			return req, bad
 		}
 	}
@@ -76,73 +122,79 @@ func decodeRequest(endpoint flow.Endpoint, actor string, body []byte, actors map
 
 // decodeField checks the format of one present, non-null field and stores
 // its value in req.
-func decodeField(req *engine.Request, name string, raw json.RawMessage) *refusal {
-	var bad *refusal
+func decodeField(req *engine.Request, name string, raw jsontext.Value) *refusal {
+	var reason string
 	switch name {
 	case fieldIssuerID:
-		req.IssuerID, bad = decodeText(raw, name, 1, maxIssuerID)
+		req.IssuerID, reason = decodeText(raw, 1, maxIssuerID)
 	case fieldCardID:
-		req.CardID, bad = decodeText(raw, name, 1, maxCardID)
+		req.CardID, reason = decodeText(raw, 1, maxCardID)
 	case fieldPurchaseID:
-		req.PurchaseID, bad = decodeText(raw, name, 1, maxPurchaseID)
+		req.PurchaseID, reason = decodeText(raw, 1, maxPurchaseID)
 	case fieldDeviceID:
-		req.DeviceID, bad = decodeText(raw, name, 1, maxDeviceID)
+		req.DeviceID, reason = decodeText(raw, 1, maxDeviceID)
 	case fieldOperation:
-		req.Operation, bad = decodeText(raw, name, 1, maxOperation)
+		req.Operation, reason = decodeText(raw, 1, maxOperation)
 	case fieldStatusMessage:
-		req.StatusMessage, bad = decodeText(raw, name, 0, maxStatusMessage)
+		req.StatusMessage, reason = decodeText(raw, 0, maxStatusMessage)
 	case fieldCardContents:
+		var bad *refusal
 		req.CardContents, bad = decodeCardContents(raw)
+		return bad
 	case fieldResponses:
+		var bad *refusal
 		req.Responses, bad = decodeResponses(raw)
+		return bad
 	case fieldResponseTimeMs:
 		var ms float64
-		if json.Unmarshal(raw, &ms) != nil || ms < 0 || ms > maxResponseTimeMs {
+		if unmarshal(raw, &ms) != nil || ms < 0 || ms > maxResponseTimeMs {
 			return badFormat(name, "not a number of milliseconds from 0 to a day")
 		}
 		req.ResponseTime = ms
 	case fieldStatusCode:
 		var code float64
-		if json.Unmarshal(raw, &code) != nil || code != math.Trunc(code) || code < 0 || code > maxStatusCode {
+		if unmarshal(raw, &code) != nil || code != math.Trunc(code) || code < 0 || code > maxStatusCode {
 			return badFormat(name, "not a status code")
 		}
 		req.StatusCode = int(code)
 	default:
 		// endpointFields names a field this switch does not know: a
 		// programming error, refused rather than silently dropped.
-		return badFormat(name, "field has no decoder")
+		reason = "field has no decoder"
 	}
-	return bad
+	if reason != "" {
+		return badFormat(name, reason)
+	}
+	return nil
 }
 
-// decodeResponses reads the device's answers to the previous batch.
-func decodeResponses(raw json.RawMessage) ([]engine.Response, *refusal) {
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
+// decodeResponses reads the device's answers to the previous batch. The
+// path of an item is spelled out only for a refusal.
+func decodeResponses(raw jsontext.Value) ([]engine.Response, *refusal) {
+	var items []jsontext.Value
+	if unmarshal(raw, &items) != nil {
 		return nil, badFormat(fieldResponses, "not an array")
 	}
 	out := make([]engine.Response, 0, len(items))
+	var obj rawResponse // reused by every item, as rawRequest is
 	for i, item := range items {
-		path := fieldResponses + "[" + strconv.Itoa(i) + "]"
-		obj, bad := decodeObject(item, path)
-		if bad != nil {
-			return nil, bad
+		obj = rawResponse{CommandID: obj.CommandID[:0], Response: obj.Response[:0]}
+		if reason := decodeObject(item, &obj); reason != "" {
+			return nil, badFormat(itemPath(fieldResponses, i), reason)
 		}
-		idRaw, ok := obj[fieldCommandID]
-		if !ok || isNull(idRaw) {
-			return nil, badFormat(path+"."+fieldCommandID, "missing")
+		if isAbsent(obj.CommandID) {
+			return nil, badFormat(itemPath(fieldResponses, i)+"."+fieldCommandID, "missing")
 		}
-		id, bad := decodeText(idRaw, path+"."+fieldCommandID, 1, maxCommandID)
-		if bad != nil {
-			return nil, bad
+		id, reason := decodeText(obj.CommandID, 1, maxCommandID)
+		if reason != "" {
+			return nil, badFormat(itemPath(fieldResponses, i)+"."+fieldCommandID, reason)
 		}
-		frameRaw, ok := obj[fieldResponse]
-		if !ok || isNull(frameRaw) {
-			return nil, badFormat(path+"."+fieldResponse, "missing")
+		if isAbsent(obj.Response) {
+			return nil, badFormat(itemPath(fieldResponses, i)+"."+fieldResponse, "missing")
 		}
-		frame, bad := decodeFrame(frameRaw, path+"."+fieldResponse)
-		if bad != nil {
-			return nil, bad
+		frame, reason := decodeFrame(obj.Response)
+		if reason != "" {
+			return nil, badFormat(itemPath(fieldResponses, i)+"."+fieldResponse, reason)
 		}
 		out = append(out, engine.Response{CommandID: id, Frame: frame})
 	}
@@ -151,144 +203,150 @@ func decodeResponses(raw json.RawMessage) ([]engine.Response, *refusal) {
 
 // decodeFrame reads a FeliCa frame as hex of either case; "" is a command
 // that got no answer and decodes to nil.
-func decodeFrame(raw json.RawMessage, path string) ([]byte, *refusal) {
+func decodeFrame(raw jsontext.Value) (frame []byte, reason string) {
 	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return nil, badFormat(path, "not a string")
+	if unmarshal(raw, &s) != nil {
+		return nil, "not a string"
 	}
 	if s == "" {
-		return nil, nil
+		return nil, ""
 	}
 	if len(s)%2 != 0 {
-		return nil, badFormat(path, "odd number of hex digits")
+		return nil, "odd number of hex digits"
 	}
 	if len(s)/2 > maxFrameBytes {
-		return nil, badFormat(path, "frame longer than 255 bytes")
+		return nil, "frame longer than 255 bytes"
 	}
 	frame, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, badFormat(path, "not hex")
+		return nil, "not hex"
 	}
-	return frame, nil
+	return frame, ""
 }
 
 // decodeCardContents reads the physical card's description in reader mode.
 // Its members are judged as the format of cardContents: systemCode and idm
 // must be there, pmm, cardServiceId and areaCodeList may be left out.
-func decodeCardContents(raw json.RawMessage) (*flow.CardContents, *refusal) {
-	obj, bad := decodeObject(raw, fieldCardContents)
-	if bad != nil {
-		return nil, bad
+func decodeCardContents(raw jsontext.Value) (*flow.CardContents, *refusal) {
+	var obj rawCardContents
+	if reason := decodeObject(raw, &obj); reason != "" {
+		return nil, badFormat(fieldCardContents, reason)
 	}
-	path := func(name string) string { return fieldCardContents + "." + name }
+	const (
+		systemPath  = fieldCardContents + "." + fieldSystemCode
+		idmPath     = fieldCardContents + "." + fieldIDm
+		pmmPath     = fieldCardContents + "." + fieldPMm
+		servicePath = fieldCardContents + "." + fieldCardServiceID
+	)
 	cc := &flow.CardContents{}
-
-	systemRaw, ok := obj[fieldSystemCode]
-	if !ok || isNull(systemRaw) {
-		return nil, badFormat(path(fieldSystemCode), "missing")
+	var reason string
+	if cc.SystemCode, reason = decodeCode(obj.SystemCode); reason != "" {
+		return nil, badFormat(systemPath, reason)
 	}
-	if cc.SystemCode, bad = decodeCode(systemRaw, path(fieldSystemCode)); bad != nil {
-		return nil, bad
+	if cc.IDm, reason = decodeID8(obj.IDm); reason != "" {
+		return nil, badFormat(idmPath, reason)
 	}
-	idmRaw, ok := obj[fieldIDm]
-	if !ok || isNull(idmRaw) {
-		return nil, badFormat(path(fieldIDm), "missing")
-	}
-	if cc.IDm, bad = decodeID8(idmRaw, path(fieldIDm)); bad != nil {
-		return nil, bad
-	}
-	if pmmRaw, ok := obj[fieldPMm]; ok && !isNull(pmmRaw) {
-		if cc.PMm, bad = decodeID8(pmmRaw, path(fieldPMm)); bad != nil {
-			return nil, bad
+	if !isAbsent(obj.PMm) {
+		if cc.PMm, reason = decodeID8(obj.PMm); reason != "" {
+			return nil, badFormat(pmmPath, reason)
 		}
 	}
-	if serviceRaw, ok := obj[fieldCardServiceID]; ok && !isNull(serviceRaw) {
-		if cc.CardServiceID, bad = decodeText(serviceRaw, path(fieldCardServiceID), 0, maxCardServiceID); bad != nil {
-			return nil, bad
+	if !isAbsent(obj.CardServiceID) {
+		if cc.CardServiceID, reason = decodeText(obj.CardServiceID, 0, maxCardServiceID); reason != "" {
+			return nil, badFormat(servicePath, reason)
 		}
 	}
-	if listRaw, ok := obj[fieldAreaCodeList]; ok && !isNull(listRaw) {
-		if cc.Areas, bad = decodeAreas(listRaw); bad != nil {
+	if !isAbsent(obj.AreaCodeList) {
+		var bad *refusal
+		if cc.Areas, bad = decodeAreas(obj.AreaCodeList); bad != nil {
 			return nil, bad
 		}
 	}
 	return cc, nil
 }
 
-func decodeAreas(raw json.RawMessage) ([]flow.AreaKey, *refusal) {
-	listPath := fieldCardContents + "." + fieldAreaCodeList
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
+func decodeAreas(raw jsontext.Value) ([]flow.AreaKey, *refusal) {
+	const listPath = fieldCardContents + "." + fieldAreaCodeList
+	var items []jsontext.Value
+	if unmarshal(raw, &items) != nil {
 		return nil, badFormat(listPath, "not an array")
 	}
 	areas := make([]flow.AreaKey, 0, len(items))
+	var obj rawAreaKey // reused by every item
 	for i, item := range items {
-		path := listPath + "[" + strconv.Itoa(i) + "]"
-		obj, bad := decodeObject(item, path)
-		if bad != nil {
-			return nil, bad
+		obj = rawAreaKey{AreaCode: obj.AreaCode[:0], KeyVersion: obj.KeyVersion[:0]}
+		if reason := decodeObject(item, &obj); reason != "" {
+			return nil, badFormat(itemPath(listPath, i), reason)
 		}
 		var area flow.AreaKey
-		if area.AreaCode, bad = decodeCode(obj[fieldAreaCode], path+"."+fieldAreaCode); bad != nil {
-			return nil, bad
+		var reason string
+		if area.AreaCode, reason = decodeCode(obj.AreaCode); reason != "" {
+			return nil, badFormat(itemPath(listPath, i)+"."+fieldAreaCode, reason)
 		}
-		if area.KeyVersion, bad = decodeCode(obj[fieldKeyVersion], path+"."+fieldKeyVersion); bad != nil {
-			return nil, bad
+		if area.KeyVersion, reason = decodeCode(obj.KeyVersion); reason != "" {
+			return nil, badFormat(itemPath(listPath, i)+"."+fieldKeyVersion, reason)
 		}
 		areas = append(areas, area)
 	}
 	return areas, nil
 }
 
+// itemPath is the JSON path of item i of list, for a refusal.
+func itemPath(list string, i int) string {
+	return list + "[" + strconv.Itoa(i) + "]"
+}
+
 // decodeCode reads a 16-bit code written as 4 hex digits, most significant
 // first ("1000" is 0x1000).
-func decodeCode(raw json.RawMessage, path string) (uint16, *refusal) {
-	b, bad := decodeFixedHex(raw, path, 2)
-	if bad != nil {
-		return 0, bad
+func decodeCode(raw jsontext.Value) (code uint16, reason string) {
+	b, reason := decodeFixedHex(raw, 2)
+	if reason != "" {
+		return 0, reason
 	}
-	return binary.BigEndian.Uint16(b), nil
+	return binary.BigEndian.Uint16(b), ""
 }
 
 // decodeID8 reads an 8-byte identifier (IDm, PMm) as 16 hex digits and
 // returns it in upper case, the form the ledger keys it by.
-func decodeID8(raw json.RawMessage, path string) (string, *refusal) {
-	b, bad := decodeFixedHex(raw, path, 8)
-	if bad != nil {
-		return "", bad
+func decodeID8(raw jsontext.Value) (id, reason string) {
+	b, reason := decodeFixedHex(raw, 8)
+	if reason != "" {
+		return "", reason
 	}
-	return strings.ToUpper(hex.EncodeToString(b)), nil
+	return strings.ToUpper(hex.EncodeToString(b)), ""
 }
 
-func decodeFixedHex(raw json.RawMessage, path string, size int) ([]byte, *refusal) {
-	if raw == nil || isNull(raw) {
-		return nil, badFormat(path, "missing")
+// decodeFixedHex reads a member that must be there as exactly size bytes
+// of hex.
+func decodeFixedHex(raw jsontext.Value, size int) (b []byte, reason string) {
+	if isAbsent(raw) {
+		return nil, "missing"
 	}
 	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return nil, badFormat(path, "not a string")
+	if unmarshal(raw, &s) != nil {
+		return nil, "not a string"
 	}
 	if len(s) != 2*size {
-		return nil, badFormat(path, "not "+strconv.Itoa(2*size)+" hex digits")
+		return nil, "not " + strconv.Itoa(2*size) + " hex digits"
 	}
 	b, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, badFormat(path, "not hex")
+		return nil, "not hex"
 	}
-	return b, nil
+	return b, ""
 }
 
 // decodeText reads a JSON string of minLen..maxLen characters without
 // control characters.
-func decodeText(raw json.RawMessage, path string, minLen, maxLen int) (string, *refusal) {
+func decodeText(raw jsontext.Value, minLen, maxLen int) (text, reason string) {
 	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", badFormat(path, "not a string")
+	if unmarshal(raw, &s) != nil {
+		return "", "not a string"
 	}
 	if reason := checkText(s, minLen, maxLen); reason != "" {
-		return "", badFormat(path, reason)
+		return "", reason
 	}
-	return s, nil
+	return s, ""
 }
 
 // checkText returns why s is not valid text of minLen..maxLen characters, or
@@ -320,24 +378,27 @@ func isControl(r rune) bool {
 	return r < 0x20 || (r >= 0x7f && r <= 0x9f)
 }
 
-// decodeObject reads a JSON object into its members, keeping each value raw
-// so that a missing member can be told from one of the wrong type.
-func decodeObject(raw []byte, path string) (map[string]json.RawMessage, *refusal) {
-	if !utf8.Valid(raw) {
-		return nil, badFormat(path, "not UTF-8")
+// decodeObject reads a JSON object into dst, a pointer to a struct of raw
+// members, so that a missing member can be told from one of the wrong type.
+// It returns why raw is not an object, or "" when it is.
+func decodeObject(raw []byte, dst any) string {
+	// null decodes into a struct without an error, but it is no object.
+	if isNull(raw) || unmarshal(raw, dst) != nil {
+		return "not a JSON object"
 	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil || obj == nil {
-		return nil, badFormat(path, "not a JSON object")
-	}
-	return obj, nil
+	return ""
 }
 
-func isNull(raw json.RawMessage) bool {
+func isNull(raw []byte) bool {
 	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
+// isAbsent reports a member that is not there or null.
+func isAbsent(raw jsontext.Value) bool {
+	return len(raw) == 0 || isNull(raw)
+}
+
 // isEmpty reports a required field that is absent, null or "".
-func isEmpty(raw json.RawMessage) bool {
-	return raw == nil || isNull(raw) || bytes.Equal(bytes.TrimSpace(raw), []byte(`""`))
+func isEmpty(raw jsontext.Value) bool {
+	return isAbsent(raw) || bytes.Equal(bytes.TrimSpace(raw), []byte(`""`))
 }

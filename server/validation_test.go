@@ -90,6 +90,10 @@ func TestMalformedRequestsChangeNothing(t *testing.T) {
 		{name: "body one byte over 64 KiB", overTCP: true, body: bodyOfSize(64<<10 + 1), want: 112},
 		{name: "gzip-encoded body", header: map[string]string{"Content-Encoding": "gzip"}, body: gzipped(body(cardBase, nil)), want: 112},
 		{name: "malformed JSON beats missing fields", body: []byte(`{"cardId":}`), want: 112},
+		{name: "invalid escape in an unknown field", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","x":"\0"}`), want: 112},
+		{name: "trailing comma in an unknown field", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","x":[1,]}`), want: 112},
+		{name: "unknown field nested past 10000 levels", body: nested(10000), want: 112},
+		{name: "number with a leading zero in an unknown field", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","x":01}`), want: 112},
 
 		// Then required fields.
 		{name: "issuerId missing", body: body(cardBase, map[string]any{"issuerId": nil}), want: 111},
@@ -109,6 +113,9 @@ func TestMalformedRequestsChangeNothing(t *testing.T) {
 		{name: "park: deviceId null", endpoint: park, body: body(cardBase, map[string]any{"deviceId": null}), want: 111},
 		{name: "reader: issuerId missing", endpoint: reader, body: body(readerBase, map[string]any{"issuerId": nil}), want: 111},
 		{name: "reader: deviceId empty", endpoint: reader, body: body(readerBase, map[string]any{"deviceId": ""}), want: 111},
+		// Member names match exactly, and of a name given twice the last counts.
+		{name: "issuerId in another case", body: []byte(`{"IssuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1"}`), want: 111},
+		{name: "duplicate issuerId, the last null", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","issuerId":null}`), want: 111},
 
 		// Then formats.
 		{name: "issuerId of 17 characters", body: body(cardBase, map[string]any{"issuerId": strings.Repeat("I", 17)}), want: 112},
@@ -168,6 +175,10 @@ func TestMalformedRequestsChangeNothing(t *testing.T) {
 		{name: "reader: area without areaCode", endpoint: reader, body: readerCC(area(nil, "0001")), want: 112},
 		{name: "reader: areaCode of 5 digits", endpoint: reader, body: readerCC(area("10000", "0001")), want: 112},
 		{name: "reader: keyVersion not hex", endpoint: reader, body: readerCC(area("1000", "00G1")), want: 112},
+		{name: "duplicate issuerId, the last a number", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","issuerId":5}`), want: 112},
+		{name: "responses item with commandId in another case", body: body(cardBase, item(map[string]any{"CommandId": "1", "response": pollingResponse})), want: 112},
+		{name: "reader: idm in another case", endpoint: reader, body: readerCC(map[string]any{"idm": nil, "IDm": physicalIDm}), want: 112},
+		{name: "reader: area with areaCode in another case", endpoint: reader, body: readerCC(map[string]any{"areaCodeList": []any{map[string]any{"AreaCode": "1000", "keyVersion": "0001"}}}), want: 112},
 
 		// Then the engine: issuer, operation, session rules.
 		{name: "unknown issuer", body: body(cardBase, map[string]any{"issuerId": "NOPE"}), want: 113},
@@ -266,6 +277,11 @@ func TestAcceptedRequests(t *testing.T) {
 		{name: "responseTimeMs a fraction", body: body(cardBase, map[string]any{"responseTimeMs": 12.5})},
 		{name: "responseTimeMs a day", body: body(cardBase, map[string]any{"responseTimeMs": 86400000})},
 		{name: "body of exactly 64 KiB", body: bodyOfSize(64 << 10)},
+		{name: "unknown field nested 10000 levels", body: nested(9999)},
+		{name: "duplicate issuerId, the last one counts", body: []byte(`{"issuerId":"NOPE","cardId":"CARD-1","deviceId":"DEV-1","issuerId":"DEMO"}`)},
+		{name: "member name with an escape", body: []byte(`{"issuer\u0049d":"DEMO","cardId":"CARD-1","deviceId":"DEV-1"}`)},
+		{name: "escaped lone surrogate in statusMessage", body: []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","statusMessage":"\ud800"}`)},
+		{name: "white space around and inside the JSON", body: []byte(" \r\n\t{ \"issuerId\" : \"DEMO\" ,\n\"cardId\":\"CARD-1\",\"deviceId\":\"DEV-1\" }\n")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,6 +325,12 @@ func bodyOfSize(n int) []byte {
 	b := body(cardBase, map[string]any{"padding": ""})
 	pad := n - len(b)
 	return bytes.Replace(b, []byte(`"padding":""`), []byte(`"padding":"`+strings.Repeat("x", pad)+`"`), 1)
+}
+
+// nested is a valid getCardCommands body with an unknown field of arrays
+// nested depth deep, inside the body's object.
+func nested(depth int) []byte {
+	return []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","x":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}`)
 }
 
 func gzipped(b []byte) []byte {

@@ -1,6 +1,10 @@
 package server
 
-import "github.com/tes-project/tes/flow"
+import (
+	"github.com/goccy/go-json/jsontext"
+
+	"github.com/tes-project/tes/flow"
+)
 
 // This file is the Device Gateway API's vocabulary on the wire: every JSON
 // field name it reads or writes is here and nowhere else, so that swapping in
@@ -101,6 +105,72 @@ var endpointFields = map[flow.Endpoint][]requestField{
 		{fieldStatusCode, false},
 		{fieldStatusMessage, false},
 	},
+}
+
+// rawRequest is a request body as the server reads it: each member an
+// endpoint reads (endpointFields), kept as raw JSON so that decodeRequest can
+// tell an absent member (empty) from null, "" or a value of the wrong type
+// before it judges formats. Other members are ignored.
+type rawRequest struct {
+	IssuerID       jsontext.Value `json:"issuerId"`
+	CardID         jsontext.Value `json:"cardId"`
+	PurchaseID     jsontext.Value `json:"purchaseId"`
+	DeviceID       jsontext.Value `json:"deviceId"`
+	Operation      jsontext.Value `json:"operation"`
+	CardContents   jsontext.Value `json:"cardContents"`
+	Responses      jsontext.Value `json:"responses"`
+	ResponseTimeMs jsontext.Value `json:"responseTimeMs"`
+	StatusCode     jsontext.Value `json:"statusCode"`
+	StatusMessage  jsontext.Value `json:"statusMessage"`
+}
+
+// member returns the raw member of that field name, empty when absent or
+// when the name is none of rawRequest's.
+func (r *rawRequest) member(name string) jsontext.Value {
+	switch name {
+	case fieldIssuerID:
+		return r.IssuerID
+	case fieldCardID:
+		return r.CardID
+	case fieldPurchaseID:
+		return r.PurchaseID
+	case fieldDeviceID:
+		return r.DeviceID
+	case fieldOperation:
+		return r.Operation
+	case fieldCardContents:
+		return r.CardContents
+	case fieldResponses:
+		return r.Responses
+	case fieldResponseTimeMs:
+		return r.ResponseTimeMs
+	case fieldStatusCode:
+		return r.StatusCode
+	case fieldStatusMessage:
+		return r.StatusMessage
+	}
+	return nil
+}
+
+// rawResponse is one item of a request's responses, its members raw.
+type rawResponse struct {
+	CommandID jsontext.Value `json:"commandId"`
+	Response  jsontext.Value `json:"response"`
+}
+
+// rawCardContents is a request's cardContents, its members raw.
+type rawCardContents struct {
+	CardServiceID jsontext.Value `json:"cardServiceId"`
+	SystemCode    jsontext.Value `json:"systemCode"`
+	IDm           jsontext.Value `json:"idm"`
+	PMm           jsontext.Value `json:"pmm"`
+	AreaCodeList  jsontext.Value `json:"areaCodeList"`
+}
+
+// rawAreaKey is one item of cardContents.areaCodeList, its members raw.
+type rawAreaKey struct {
+	AreaCode   jsontext.Value `json:"areaCode"`
+	KeyVersion jsontext.Value `json:"keyVersion"`
 }
 
 // wireReply is the body of every Device Gateway response (reconstructed,
