@@ -48,9 +48,11 @@ func unmarshal(raw []byte, v any) error {
 	return json.Unmarshal(raw, v, decodeOptions)
 }
 
-// rawRequests reuses rawRequest values, whose member buffers are most of
-// what decoding a body allocates.
-var rawRequests = sync.Pool{New: func() any { return new(rawRequest) }}
+// newRawRequestPool is a pool of rawRequest values, whose member buffers
+// are most of what decoding a body allocates; each Server has its own.
+func newRawRequestPool() *sync.Pool {
+	return &sync.Pool{New: func() any { return new(rawRequest) }}
+}
 
 // reset empties every member of r and keeps its buffer. Decoding merges
 // into what is there, so without it a member absent from this body would
@@ -76,7 +78,7 @@ func (r *rawRequest) reset() {
 // returns a request whose strings and frames are fresh copies, safe to keep
 // after the HTTP handler returns. actors, when non-nil, is the allowlist of
 // x-actor-id values.
-func decodeRequest(endpoint flow.Endpoint, actor string, body []byte, actors map[string]struct{}) (engine.Request, *refusal) {
+func decodeRequest(endpoint flow.Endpoint, actor string, body []byte, actors map[string]struct{}, raws *sync.Pool) (engine.Request, *refusal) {
 	req := engine.Request{Endpoint: endpoint}
 	if actor == "" {
 		return req, missing(headerActorID)
@@ -96,8 +98,8 @@ func decodeRequest(endpoint flow.Endpoint, actor string, body []byte, actors map
 	if !utf8.Valid(body) {
 		return req, badFormat("body", "not UTF-8")
 	}
-	raw := rawRequests.Get().(*rawRequest)
-	defer rawRequests.Put(raw)
+	raw := raws.Get().(*rawRequest)
+	defer raws.Put(raw)
 	raw.reset()
 	if reason := decodeObject(body, raw); reason != "" {
 		return req, badFormat("body", reason)

@@ -36,7 +36,7 @@ func BenchmarkDecodeRequest(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				if _, bad := decodeRequest(c.endpoint, "TSH-1", body, nil); bad != nil {
+				if _, bad := decodeRequest(c.endpoint, "TSH-1", body, nil, newRawRequestPool()); bad != nil {
 					b.Fatalf("%s: %s", bad.field, bad.reason)
 				}
 			}
@@ -50,7 +50,8 @@ func BenchmarkDecodeRequest(b *testing.B) {
 func TestDecodeRequestOwnsItsValues(t *testing.T) {
 	first := []byte(`{"issuerId":"DEMO","cardId":"CARD-1","deviceId":"DEV-1","operation":"TOPUP","statusMessage":"ok",` +
 		`"responses":[{"commandId":"1.1","response":"0A0B"}]}`)
-	req, bad := decodeRequest(flow.EndpointCard, "TSH-1", first, nil)
+	pool := newRawRequestPool()
+	req, bad := decodeRequest(flow.EndpointCard, "TSH-1", first, nil, pool)
 	if bad != nil {
 		t.Fatalf("%s: %s", bad.field, bad.reason)
 	}
@@ -60,7 +61,7 @@ func TestDecodeRequestOwnsItsValues(t *testing.T) {
 	}
 	second := []byte(`{"issuerId":"ZZZZ","cardId":"ZZZZZZ","deviceId":"ZZZZZ","operation":"ZZZZZ","statusMessage":"ZZ",` +
 		`"responses":[{"commandId":"Z.Z","response":"FFFF"}]}`)
-	if _, bad := decodeRequest(flow.EndpointCard, "TSH-1", second, nil); bad != nil {
+	if _, bad := decodeRequest(flow.EndpointCard, "TSH-1", second, nil, newRawRequestPool()); bad != nil {
 		t.Fatalf("%s: %s", bad.field, bad.reason)
 	}
 	if got := fmt.Sprintf("%+v", req); got != want {

@@ -48,7 +48,7 @@ func (s *Server) handleGateway(endpoint flow.Endpoint) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		// The raw body: c.Body would inflate a compressed one without a limit.
-		req, refused := decodeRequest(endpoint, c.Get(headerActorID), c.Request().Body(), s.actors)
+		req, refused := decodeRequest(endpoint, c.Get(headerActorID), c.Request().Body(), s.actors, s.rawRequests)
 		reply := engine.Reply{}
 		if refused != nil {
 			reply.StatusCode = refused.code

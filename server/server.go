@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -79,9 +80,11 @@ type Server struct {
 	// adminToken is compared in constant time; empty: loopback only.
 	adminToken string
 	// actors is nil when every actor is allowed.
-	actors   map[string]struct{}
-	metrics  *metrics
-	logLevel *slog.LevelVar // nil: fixed
+	actors map[string]struct{}
+	// rawRequests reuses the gateway's decoding buffers (decodeRequest).
+	rawRequests *sync.Pool
+	metrics     *metrics
+	logLevel    *slog.LevelVar // nil: fixed
 
 	gateway *fiber.App
 	admin   *fiber.App
@@ -117,14 +120,15 @@ func New(cfg Config) (*Server, error) {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	s := &Server{
-		engine:     cfg.Engine,
-		store:      cfg.Store,
-		catalog:    cfg.Catalog,
-		flows:      cfg.Flows,
-		clock:      cfg.Clock,
-		log:        cfg.Logger,
-		adminToken: cfg.AdminToken,
-		logLevel:   cfg.LogLevel,
+		engine:      cfg.Engine,
+		store:       cfg.Store,
+		catalog:     cfg.Catalog,
+		flows:       cfg.Flows,
+		clock:       cfg.Clock,
+		log:         cfg.Logger,
+		adminToken:  cfg.AdminToken,
+		logLevel:    cfg.LogLevel,
+		rawRequests: newRawRequestPool(),
 	}
 	if len(cfg.Actors) > 0 {
 		s.actors = make(map[string]struct{}, len(cfg.Actors))
