@@ -159,7 +159,10 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if s.writer != nil {
 		return s.translate(s.writer.update(wrap(fn)))
 	}
-	return s.translate(s.db.Update(wrap(fn)))
+	return s.translate(s.db.Update(func(btx *bolt.Tx) error {
+		fillAppendOrdered(btx)
+		return wrap(fn)(btx)
+	}))
 }
 
 // ready refuses to start a transaction on a closed store or a done context.

@@ -122,6 +122,7 @@ func (c *committer) commitGroup(group []*pendingUpdate) {
 	for len(group) > 0 {
 		failed, failure := -1, updateResult{}
 		err := c.db.Update(func(btx *bolt.Tx) error {
+			fillAppendOrdered(btx)
 			for i, p := range group {
 				if r := p.run(btx); r.failed() {
 					failed, failure = i, r

@@ -32,6 +32,26 @@ var (
 	bucketScriptVersions = []byte("scriptVersions")
 )
 
+// appendOrdered are the buckets whose new keys sort after nearly all the
+// others: time first, or time-ordered session ids (engine). bbolt splits a
+// full page in halves, which leaves a bucket written in key order half
+// empty; these split at appendFill instead. The headroom is for session
+// records, which change size as their calls come.
+var appendOrdered = [][]byte{bucketSessions, bucketTrace, bucketAllByCreated, bucketByIssuer,
+	bucketOpenByExpiry, bucketEndedByPurge, bucketAudit}
+
+const appendFill = 0.9
+
+// fillAppendOrdered sets the fill of the append-ordered buckets for a
+// write transaction (bbolt keeps it per transaction, not in the file).
+func fillAppendOrdered(btx *bolt.Tx) {
+	for _, name := range appendOrdered {
+		if b := btx.Bucket(name); b != nil {
+			b.FillPercent = appendFill
+		}
+	}
+}
+
 func createBuckets(btx *bolt.Tx) error {
 	backfill := btx.Bucket(bucketAllByCreated) == nil && btx.Bucket(bucketSessions) != nil
 	for _, name := range [][]byte{
