@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/internal/bincodec"
+	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/store/internal/sessioncodec"
 	"github.com/tes-project/tes/store/storetest"
 )

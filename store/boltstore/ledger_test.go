@@ -10,9 +10,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/tes-project/tes/internal/bincodec"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/store/boltstore"
-	"github.com/tes-project/tes/internal/bincodec"
 	"github.com/tes-project/tes/store/internal/ledgercodec"
 )
 

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,9 +18,11 @@ import (
 
 // BenchmarkRequestWithEnded measures a request's store work, the engine's
 // read of the device's newest session and the commit that checks it and
-// advances the session (fsynced), in a file that already holds that many
-// ended sessions of other devices, each a typical session of three trace
-// entries. It reports the file's bytes per stored session, and after a
+// advances the session by a call (one more trace entry, a later expiry;
+// fsynced), in a file that already holds that many ended sessions of other
+// devices, each a typical session of three trace entries. It reports the
+// bytes written to disk per request, the file's bytes per stored session,
+// and after a
 // retention purge of every ended session, the file's size (bbolt never
 // shrinks a file) and, when the bbolt command is on PATH, its compacted
 // size.
@@ -58,6 +62,8 @@ func BenchmarkRequestWithEnded(b *testing.B) {
 			if err := st.Update(ctx, func(tx store.Tx) error { return tx.PutSession(s) }); err != nil {
 				b.Fatal(err)
 			}
+			entry := s.Trace[len(s.Trace)-1:]
+			written := diskWrites(b)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -70,8 +76,12 @@ func BenchmarkRequestWithEnded(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				// As a call does: one more trace entry, a later expiry.
 				next := cur
 				next.Revision++
+				next.LastCallAt = next.LastCallAt.Add(time.Second)
+				next.ExpiresAt = next.LastCallAt.Add(time.Minute)
+				next.Trace = entry
 				err = st.Update(ctx, func(tx store.Tx) error {
 					if again, err := tx.DeviceSession("DEMO", "live-device"); err != nil || again.Revision != cur.Revision {
 						return fmt.Errorf("device session moved: %v", err)
@@ -83,6 +93,9 @@ func BenchmarkRequestWithEnded(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			if w := diskWrites(b); w >= 0 && written >= 0 {
+				b.ReportMetric(float64(w-written)/float64(b.N), "disk-B/op")
+			}
 			if ended == 0 {
 				return
 			}
@@ -117,6 +130,26 @@ func BenchmarkRequestWithEnded(b *testing.B) {
 			}
 		})
 	}
+}
+
+// diskWrites is the bytes this process has had written to storage
+// (/proc/self/io write_bytes), -1 where the system does not say.
+func diskWrites(b *testing.B) int64 {
+	b.Helper()
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				b.Fatalf("/proc/self/io: %v", err)
+			}
+			return n
+		}
+	}
+	return -1
 }
 
 func fileSize(b *testing.B, path string) int64 {

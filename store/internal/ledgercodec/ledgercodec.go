@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/internal/bincodec"
+	"github.com/tes-project/tes/store"
 )
 
 // Cards and purchases are read and written by the engine's ledger effects

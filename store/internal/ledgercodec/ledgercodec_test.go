@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/internal/bincodec"
+	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/store/internal/ledgercodec"
 )
 

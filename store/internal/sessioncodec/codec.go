@@ -6,8 +6,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/internal/bincodec"
+	"github.com/tes-project/tes/store"
 )
 
 // Sessions are the records every request reads and writes, and their trace
