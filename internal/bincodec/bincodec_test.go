@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/tes-project/tes/internal/bincodec"
-	"github.com/tes-project/tes/store"
-	"github.com/tes-project/tes/store/internal/sessioncodec"
-	"github.com/tes-project/tes/store/storetest"
 )
 
 var t0 = time.Date(2031, 4, 5, 6, 7, 8, 123456789, time.UTC)
@@ -161,43 +158,5 @@ func TestRefusesDamage(t *testing.T) {
 				t.Errorf("Finish = %v, want ErrCorrupt", err)
 			}
 		})
-	}
-}
-
-// TestSameFormAsSessionCodec: the head of a stored session, as sessioncodec
-// writes it, is what the Append functions write and a Reader reads, so
-// that sessioncodec can move onto this package without changing a record.
-func TestSameFormAsSessionCodec(t *testing.T) {
-	s := storetest.TypicalSession("s1", "DEMO", "device-1", t0)
-	s.CardID, s.IDm, s.Revision = "card-1", "0102030405060708", 3
-	s.ExpiresAt = s.ExpiresAt.In(time.FixedZone("JST", 9*3600))
-	record := sessioncodec.Encode(nil, s)
-
-	head := []byte{sessioncodec.Format}
-	head = binary.AppendUvarint(head, s.Revision)
-	for _, v := range []string{s.IssuerID, s.DeviceID, string(s.State)} {
-		head = bincodec.AppendString(head, v)
-	}
-	for _, at := range []time.Time{s.CreatedAt, s.ExpiresAt, s.PurgeAt} {
-		head = bincodec.AppendTime(head, at)
-	}
-	head = bincodec.AppendString(head, s.CardID)
-	head = bincodec.AppendString(head, s.IDm)
-	if len(record) < len(head) || string(record[:len(head)]) != string(head) {
-		t.Fatalf("sessioncodec's head\n%x\nnot\n%x", record[:min(len(head), len(record))], head)
-	}
-
-	r := bincodec.NewReader(record)
-	if f := r.Byte(); f != sessioncodec.Format {
-		t.Fatalf("format %d", f)
-	}
-	read := store.Session{ID: s.ID, Revision: r.Uvarint(), IssuerID: r.Str(), DeviceID: r.Str(), State: store.SessionState(r.Str()),
-		CreatedAt: r.Time(), ExpiresAt: r.Time(), PurgeAt: r.Time(), CardID: r.Str(), IDm: r.Str()}
-	want, err := sessioncodec.DecodeHead(record)
-	if err != nil || r.Err() != nil {
-		t.Fatalf("DecodeHead: %v; Reader: %v", err, r.Err())
-	}
-	if !reflect.DeepEqual(read, want.Session(s.ID)) {
-		t.Errorf("a Reader read the head as\n%+v\nsessioncodec as\n%+v", read, want.Session(s.ID))
 	}
 }

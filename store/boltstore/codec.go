@@ -12,7 +12,9 @@ import (
 // sessionHead is what PutSession needs of the stored session.
 type sessionHead = sessioncodec.Head
 
-func encodeSession(dst []byte, s store.Session) []byte { return sessioncodec.Encode(dst, s) }
+func encodeSession(dst []byte, s store.Session, traceKeys []uint64) []byte {
+	return sessioncodec.Encode(dst, s, traceKeys)
+}
 
 // decodeSession reads a stored session without its trace, which a record
 // of an earlier format holds (SessionTrace reads it).

@@ -18,10 +18,11 @@
 //	sessions.openByExpiry  time(ExpiresAt) id          (open sessions only)
 //	sessions.endedByPurge  time(PurgeAt) id            (ended sessions only)
 //
-// A session's trace entries live apart in sessions.trace, keyed id NUL
-// seq, each put once by the PutSession that adds it (trace.go): a call
-// writes its own entry and a record of a few hundred bytes, never the
-// trace before it. An index entry, claim or pointer that a write leaves as
+// A session's trace entries live apart in sessions.trace, keyed by the
+// bucket's sequence and listed by the session's record, each put once by
+// the PutSession that adds it (trace.go): a call writes its own entry, at
+// the bucket's end, and a record of a few hundred bytes, never the trace
+// before it. An index entry, claim or pointer that a write leaves as
 // it was is not put again, since every put dirties a page the commit then
 // writes whole.
 //

@@ -165,10 +165,12 @@ func (t *tx) PutSession(s store.Session) error {
 	if err := t.checkClaims(s); err != nil {
 		return err
 	}
-	if s.TraceLen, err = t.appendTrace(s.ID, head, found, s.Trace); err != nil {
+	traceKeys, err := t.appendTrace(s.ID, head, found, s.Trace)
+	if err != nil {
 		return err
 	}
-	if err := t.btx.Bucket(bucketSessions).Put([]byte(s.ID), encodeSession(nil, s)); err != nil {
+	s.TraceLen = len(traceKeys)
+	if err := t.btx.Bucket(bucketSessions).Put([]byte(s.ID), encodeSession(nil, s, traceKeys)); err != nil {
 		return fmt.Errorf("boltstore: put session %q: %w", s.ID, err)
 	}
 	for _, ix := range sessionIndexes {
@@ -274,19 +276,20 @@ func (t *tx) PurgeEnded(before time.Time, limit int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if err := t.deleteSession(head.Session(id)); err != nil {
+		if err := t.deleteSession(head.Session(id), head.TraceKeys); err != nil {
 			return 0, err
 		}
 	}
 	return len(ids), nil
 }
 
-// deleteSession removes s, its index entries, and the device's pointer to it.
-func (t *tx) deleteSession(s store.Session) error {
+// deleteSession removes s, its trace entries (traceKeys), its index
+// entries, and the device's pointer to it.
+func (t *tx) deleteSession(s store.Session, traceKeys []uint64) error {
 	if err := t.btx.Bucket(bucketSessions).Delete([]byte(s.ID)); err != nil {
 		return fmt.Errorf("boltstore: delete session %q: %w", s.ID, err)
 	}
-	if err := t.deleteTrace(s.ID); err != nil {
+	if err := t.deleteTrace(s.ID, traceKeys); err != nil {
 		return err
 	}
 	for _, ix := range sessionIndexes {

@@ -1,7 +1,6 @@
 package boltstore
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -9,39 +8,45 @@ import (
 	"github.com/tes-project/tes/store/internal/sessioncodec"
 )
 
-// Trace entries live in sessions.trace, keyed session id NUL seq (uint32,
-// big-endian), each written once when its call commits: a call appends
-// what it adds and never rewrites the entries before it, and the session
-// record counts them (TraceLen).
+// Trace entries live in sessions.trace, keyed by the bucket's sequence
+// (8 bytes, big-endian), each put once, by the PutSession that adds it: the
+// calls of every session append at the bucket's end, so a commit writes its
+// entries into the last pages instead of one page per session in flight,
+// and never rewrites an entry. The session record lists its entries' keys
+// (sessioncodec.Head.TraceKeys).
 
-func traceKey(id string, seq int) []byte {
-	return binary.BigEndian.AppendUint32(joinKey(true, id), uint32(seq))
+func traceKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq)
 }
 
 // appendTrace stores entries after the trace of the stored session (head,
-// if found) and returns the new length. A record of an earlier format
-// still holds its trace: that moves out first, so the record about to be
-// written in the current format loses nothing.
-func (t *tx) appendTrace(id string, head sessionHead, found bool, entries []store.TraceEntry) (int, error) {
-	n := 0
+// if found) and returns the keys of the whole trace. A record of an
+// earlier format still holds its trace: that moves out first, so the
+// record about to be written in the current format loses nothing.
+func (t *tx) appendTrace(id string, head sessionHead, found bool, entries []store.TraceEntry) ([]uint64, error) {
+	var keys []uint64
 	if found {
-		n = head.TraceLen
+		keys = head.TraceKeys
 		if head.Legacy() {
 			old, err := sessioncodec.Decode(t.btx.Bucket(bucketSessions).Get([]byte(id)))
 			if err != nil {
-				return 0, fmt.Errorf("boltstore: decode session %q: %w", id, err)
+				return nil, fmt.Errorf("boltstore: decode session %q: %w", id, err)
 			}
 			entries = append(old.Trace, entries...)
 		}
 	}
 	b := t.btx.Bucket(bucketTrace)
 	for _, e := range entries {
-		if err := b.Put(traceKey(id, n), sessioncodec.EncodeEntry(nil, e)); err != nil {
-			return 0, fmt.Errorf("boltstore: put trace entry %d of session %q: %w", n, id, err)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return nil, fmt.Errorf("boltstore: trace entry %d of session %q: %w", len(keys), id, err)
 		}
-		n++
+		if err := b.Put(traceKey(seq), sessioncodec.EncodeEntry(nil, e)); err != nil {
+			return nil, fmt.Errorf("boltstore: put trace entry %d of session %q: %w", len(keys), id, err)
+		}
+		keys = append(keys, seq)
 	}
-	return n, nil
+	return keys, nil
 }
 
 func (t *tx) SessionTrace(id string) ([]store.TraceEntry, error) {
@@ -66,35 +71,28 @@ func (t *tx) SessionTrace(id string) ([]store.TraceEntry, error) {
 		}
 		return s.Trace, nil
 	}
-	trace := make([]store.TraceEntry, 0, head.TraceLen)
-	prefix := joinKey(true, id)
-	c := t.btx.Bucket(bucketTrace).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		e, err := sessioncodec.DecodeEntry(v)
-		if err != nil {
-			return nil, fmt.Errorf("boltstore: decode trace entry %x of session %q: %w", k[len(prefix):], id, err)
-		}
-		trace = append(trace, e)
+	if len(head.TraceKeys) != head.TraceLen {
+		return nil, fmt.Errorf("boltstore: session %q counts %d trace entries and lists %d", id, head.TraceLen, len(head.TraceKeys))
 	}
-	if len(trace) != head.TraceLen {
-		return nil, fmt.Errorf("boltstore: session %q counts %d trace entries, %s holds %d",
-			id, head.TraceLen, bucketTrace, len(trace))
+	b := t.btx.Bucket(bucketTrace)
+	trace := make([]store.TraceEntry, len(head.TraceKeys))
+	for i, seq := range head.TraceKeys {
+		data := b.Get(traceKey(seq))
+		if data == nil {
+			return nil, fmt.Errorf("boltstore: trace entry %d of session %q is not in %s", i, id, bucketTrace)
+		}
+		if trace[i], err = sessioncodec.DecodeEntry(data); err != nil {
+			return nil, fmt.Errorf("boltstore: decode trace entry %d of session %q: %w", i, id, err)
+		}
 	}
 	return trace, nil
 }
 
-// deleteTrace removes the stored trace entries of session id.
-func (t *tx) deleteTrace(id string) error {
-	prefix := joinKey(true, id)
+// deleteTrace removes the trace entries a session record lists.
+func (t *tx) deleteTrace(id string, keys []uint64) error {
 	b := t.btx.Bucket(bucketTrace)
-	var keys [][]byte
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, k)
-	}
-	// Collected first: deleting under a bbolt cursor can skip entries.
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
+	for _, seq := range keys {
+		if err := b.Delete(traceKey(seq)); err != nil {
 			return fmt.Errorf("boltstore: delete trace of session %q: %w", id, err)
 		}
 	}

@@ -201,7 +201,7 @@ func (t *tx) writeSession(s store.Session, found bool) error {
 	}
 	args := []any{s.ID, s.IssuerID, s.DeviceID, s.CardID, s.IDm, s.PurchaseID, s.Operation,
 		int32(s.LastReply.StatusCode), string(s.State), s.CreatedAt, nanos(s.CreatedAt),
-		s.ExpiresAt, nanos(s.ExpiresAt), purgeAt, purgeNs, int64(s.Revision), sessioncodec.Encode(nil, s),
+		s.ExpiresAt, nanos(s.ExpiresAt), purgeAt, purgeNs, int64(s.Revision), sessioncodec.Encode(nil, s, nil),
 		int32(s.TraceLen)}
 	var sql string
 	if found {

@@ -49,6 +49,11 @@ type Head struct {
 	CardID    string
 	IDm       string
 	TraceLen  int
+	// TraceKeys are the backend's keys of the stored trace entries, in
+	// order, for a backend that keys them by a sequence of its own so that
+	// they are written in key order (bbolt); empty for one that keys them
+	// by session and position (PostgreSQL).
+	TraceKeys []uint64
 	format    byte
 }
 
@@ -65,11 +70,12 @@ func (h Head) Session(id string) store.Session {
 	}
 }
 
-// Encode appends the stored form of s to dst.
-func Encode(dst []byte, s store.Session) []byte {
+// Encode appends the stored form of s to dst, with the backend's keys of
+// its trace entries (Head.TraceKeys).
+func Encode(dst []byte, s store.Session, traceKeys []uint64) []byte {
 	// Grown once to about the record's size, not doubled field by field.
 	b := append(slices.Grow(dst, recordOverhead+len(s.FlowState)+len(s.LastRequest)+
-		commandsSize(s.Batch)+commandsSize(s.LastReply.Commands)), Format)
+		commandsSize(s.Batch)+commandsSize(s.LastReply.Commands)+4*len(traceKeys)), Format)
 	b = binary.AppendUvarint(b, s.Revision)
 	b = bincodec.AppendString(b, s.IssuerID)
 	b = bincodec.AppendString(b, s.DeviceID)
@@ -80,6 +86,10 @@ func Encode(dst []byte, s store.Session) []byte {
 	b = bincodec.AppendString(b, s.CardID)
 	b = bincodec.AppendString(b, s.IDm)
 	b = binary.AppendUvarint(b, uint64(s.TraceLen))
+	b = bincodec.AppendCount(b, len(traceKeys))
+	for _, k := range traceKeys {
+		b = binary.AppendUvarint(b, k)
+	}
 
 	b = bincodec.AppendString(b, s.ID)
 	b = bincodec.AppendString(b, s.ActorID)
@@ -280,6 +290,12 @@ func readHead(r *bincodec.Reader) Head {
 			r.Fail("trace length %d", n)
 		}
 		h.TraceLen = int(n)
+		if n := r.Count(); n > 0 {
+			h.TraceKeys = make([]uint64, n)
+			for i := range h.TraceKeys {
+				h.TraceKeys[i] = r.Uvarint()
+			}
+		}
 	}
 	return h
 }

@@ -66,17 +66,22 @@ func TestSessionCodecMatchesJSON(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			want := jsonRoundTrip(t, s)
 			want.Trace = nil // stored apart: EncodeEntry
-			got, err := sessioncodec.Decode(sessioncodec.Encode(nil, s))
+			got, err := sessioncodec.Decode(sessioncodec.Encode(nil, s, nil))
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("binary round trip\n%+v\nJSON round trip\n%+v", got, want)
 			}
-			head, err := sessioncodec.DecodeHead(sessioncodec.Encode(nil, s))
+			keys := []uint64{1, 300, 1 << 40}
+			head, err := sessioncodec.DecodeHead(sessioncodec.Encode(nil, s, keys))
 			if err != nil {
 				t.Fatalf("decode head: %v", err)
 			}
+			if !reflect.DeepEqual(head.TraceKeys, keys) {
+				t.Errorf("head's trace keys %v, want %v", head.TraceKeys, keys)
+			}
+			head.TraceKeys = nil
 			if h := head.Session(s.ID); !reflect.DeepEqual(h, store.Session{ID: s.ID, Revision: want.Revision, IssuerID: want.IssuerID,
 				DeviceID: want.DeviceID, State: want.State, CreatedAt: want.CreatedAt, ExpiresAt: want.ExpiresAt, PurgeAt: want.PurgeAt,
 				CardID: want.CardID, IDm: want.IDm, TraceLen: want.TraceLen}) {
@@ -126,7 +131,7 @@ func TestSessionCodecReadsFormat2(t *testing.T) {
 	if err != nil || !head.Legacy() || head.Revision != want.Revision || head.IDm != want.IDm {
 		t.Errorf("format 2 head read as %+v (legacy %v), %v", head, head.Legacy(), err)
 	}
-	if head, _ := sessioncodec.DecodeHead(sessioncodec.Encode(nil, want)); head.Legacy() {
+	if head, _ := sessioncodec.DecodeHead(sessioncodec.Encode(nil, want, nil)); head.Legacy() {
 		t.Error("a record of the current format says it is legacy")
 	}
 }
@@ -150,7 +155,7 @@ func TestSessionCodecReadsJSONRecords(t *testing.T) {
 }
 
 func TestSessionCodecRefusesDamage(t *testing.T) {
-	data := sessioncodec.Encode(nil, codecSamples()["typical"])
+	data := sessioncodec.Encode(nil, codecSamples()["typical"], nil)
 	for n := range len(data) {
 		if _, err := sessioncodec.Decode(data[:n]); !errors.Is(err, sessioncodec.ErrCorrupt) {
 			t.Fatalf("record cut to %d of %d bytes: %v, want sessioncodec.ErrCorrupt", n, len(data), err)
@@ -178,7 +183,7 @@ func TestSessionCodecRefusesDamage(t *testing.T) {
 // a record that decodes to the same session.
 func FuzzDecodeSession(f *testing.F) {
 	for _, s := range codecSamples() {
-		f.Add(sessioncodec.Encode(nil, s))
+		f.Add(sessioncodec.Encode(nil, s, nil))
 	}
 	f.Add([]byte{sessioncodec.Format, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Add([]byte(`{"id":"s","revision":2}`))
@@ -193,7 +198,7 @@ func FuzzDecodeSession(f *testing.F) {
 		if err != nil || (len(data) > 0 && data[0] == '{') {
 			return
 		}
-		again, err := sessioncodec.Decode(sessioncodec.Encode(nil, s))
+		again, err := sessioncodec.Decode(sessioncodec.Encode(nil, s, nil))
 		if err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
