@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -165,4 +166,20 @@ func TypicalSession(id, issuerID, deviceID string, createdAt time.Time) store.Se
 		})
 	}
 	return s
+}
+
+// ViaJSON is what a JSON record of v, as earlier versions stored records,
+// reads back as, and the record itself: what the binary codecs must give
+// back to read as before.
+func ViaJSON[T any](t testing.TB, v T) (T, []byte) {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back T
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	return back, data
 }

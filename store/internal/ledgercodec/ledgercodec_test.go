@@ -2,7 +2,6 @@ package ledgercodec_test
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -13,6 +12,7 @@ import (
 	"github.com/tes-project/tes/internal/bincodec"
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/store/internal/ledgercodec"
+	"github.com/tes-project/tes/store/storetest"
 )
 
 var t0 = time.Date(2031, 4, 5, 6, 7, 8, 123456789, time.UTC)
@@ -101,27 +101,12 @@ func purchaseCases() map[string]store.Purchase {
 	}
 }
 
-// viaJSON is what the JSON records of earlier versions gave back, and the
-// JSON record itself.
-func viaJSON[T any](t *testing.T, v T) (T, []byte) {
-	t.Helper()
-	data, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back T
-	if err := json.Unmarshal(data, &back); err != nil {
-		t.Fatal(err)
-	}
-	return back, data
-}
-
 // TestCardRoundTrip: every card reads back as its JSON record did, and its
 // JSON record, as an earlier version wrote it, still reads.
 func TestCardRoundTrip(t *testing.T) {
 	for name, c := range cardCases() {
 		t.Run(name, func(t *testing.T) {
-			want, old := viaJSON(t, c)
+			want, old := storetest.ViaJSON(t, c)
 			got, err := ledgercodec.DecodeCard(ledgercodec.AppendCard(nil, c))
 			if err != nil {
 				t.Fatalf("decode: %v", err)
@@ -140,7 +125,7 @@ func TestCardRoundTrip(t *testing.T) {
 func TestPurchaseRoundTrip(t *testing.T) {
 	for name, p := range purchaseCases() {
 		t.Run(name, func(t *testing.T) {
-			want, old := viaJSON(t, p)
+			want, old := storetest.ViaJSON(t, p)
 			got, err := ledgercodec.DecodePurchase(ledgercodec.AppendPurchase(nil, p))
 			if err != nil {
 				t.Fatalf("decode: %v", err)

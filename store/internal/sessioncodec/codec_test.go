@@ -47,24 +47,10 @@ func entrySamples() []store.TraceEntry {
 			DeviceTime: -time.Millisecond, Elapsed: time.Hour})
 }
 
-// jsonRoundTrip is what the JSON records of earlier versions gave back.
-func jsonRoundTrip[T any](t *testing.T, v T) T {
-	t.Helper()
-	data, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back T
-	if err := json.Unmarshal(data, &back); err != nil {
-		t.Fatal(err)
-	}
-	return back
-}
-
 func TestSessionCodecMatchesJSON(t *testing.T) {
 	for name, s := range codecSamples() {
 		t.Run(name, func(t *testing.T) {
-			want := jsonRoundTrip(t, s)
+			want, _ := storetest.ViaJSON(t, s)
 			want.Trace = nil // stored apart: EncodeEntry
 			got, err := sessioncodec.Decode(sessioncodec.Encode(nil, s, nil))
 			if err != nil {
@@ -97,7 +83,7 @@ func TestTraceEntryCodecMatchesJSON(t *testing.T) {
 		if err != nil {
 			t.Fatalf("entry %d: decode: %v", i, err)
 		}
-		if want := jsonRoundTrip(t, e); !reflect.DeepEqual(got, want) {
+		if want, _ := storetest.ViaJSON(t, e); !reflect.DeepEqual(got, want) {
 			t.Errorf("entry %d: binary round trip\n%+v\nJSON round trip\n%+v", i, got, want)
 		}
 	}
@@ -142,7 +128,7 @@ func TestSessionCodecReadsJSONRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := jsonRoundTrip(t, s)
+	want, _ := storetest.ViaJSON(t, s)
 	want.TraceLen = len(want.Trace)
 	got, err := sessioncodec.Decode(data)
 	if err != nil || !reflect.DeepEqual(got, want) {
