@@ -47,3 +47,28 @@ func TestTraceExplainsTheStep(t *testing.T) {
 		t.Errorf("the flow's log line is not in the log with its session: %s", logs)
 	}
 }
+
+// TestStoppedStepNamesTheStepItWasIn: a step the engine stops itself (here a
+// panic, no flow.StepError) is traced under the step whose answers it was
+// handling, which the session keeps (store.Session.Step) since its trace is
+// not read to advance it; the ended session drops its flow state.
+func TestStoppedStepNamesTheStepItWasIn(t *testing.T) {
+	h := newHarness(t, func(_ context.Context, in flow.Input) (flow.Result, error) {
+		if len(in.State) == 0 {
+			return flow.Result{Step: "read", State: []byte{1}, Commands: [][]byte{frame(0x06)}}, nil
+		}
+		panic("flow bug")
+	})
+	h.seedLedger()
+	first := h.handle(startRequest())
+	wantStatus(t, first, flow.StatusOK)
+	wantStatus(t, h.handle(answer(startRequest(), first)), flow.StatusUnexpectedError)
+
+	s := h.mustSession(first.SessionID)
+	if s.Step != "read" || s.FlowState != nil || s.State != store.SessionEnded {
+		t.Errorf("session step %q, flow state %v, state %s; want read, none, ENDED", s.Step, s.FlowState, s.State)
+	}
+	if n := len(s.Trace); n != 2 || s.Trace[1].Step != "read" || !strings.Contains(strings.Join(s.Trace[1].Decisions, " "), "flow bug") {
+		t.Errorf("trace %+v; want a fault entry of step read", s.Trace)
+	}
+}
