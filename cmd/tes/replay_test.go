@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/tes-project/tes/felica/card"
@@ -109,17 +108,6 @@ func TestReplayCommand(t *testing.T) {
 		{"two ids", []string{"a", "b"}, exitUsage, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := runReplay(context.Background(), tt.args, &stdout, &stderr)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout.String(), stderr.String())
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(stdout.String(), w) {
-					t.Errorf("output lacks %q:\n%s", w, stdout.String())
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantRun(t, runReplay, tt.args, tt.code, tt.want) })
 	}
 }

@@ -44,18 +44,7 @@ func TestTestCommand(t *testing.T) {
 		{"bad --run", []string{"--run", "("}, exitUsage, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := runTest(context.Background(), tt.args, &stdout, &stderr)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout.String(), stderr.String())
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(stdout.String(), w) {
-					t.Errorf("output lacks %q:\n%s", w, stdout.String())
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantRun(t, runTest, tt.args, tt.code, tt.want) })
 	}
 }
 
