@@ -46,3 +46,31 @@ func CheckClaim(c Claim) error {
 	}
 	return CheckKey("claim id", c.ID)
 }
+
+// CheckSessionQuery validates what every backend needs of a search before
+// it walks: the limit, the paging cursor (returned), and the issuer and
+// device ids it walks by (the device only with an issuer, as the walk
+// uses it).
+func CheckSessionQuery(q SessionQuery) (Cursor, error) {
+	if err := CheckLimit(q.Limit); err != nil {
+		return Cursor{}, err
+	}
+	var after Cursor
+	if q.After != "" {
+		var err error
+		if after, err = ParseCursor(q.After); err != nil {
+			return Cursor{}, err
+		}
+	}
+	if q.IssuerID != "" {
+		if err := CheckKey("issuer id", q.IssuerID); err != nil {
+			return Cursor{}, err
+		}
+		if q.DeviceID != "" {
+			if err := CheckKey("device id", q.DeviceID); err != nil {
+				return Cursor{}, err
+			}
+		}
+	}
+	return after, nil
+}

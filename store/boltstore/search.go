@@ -16,27 +16,15 @@ func (t *tx) SearchSessions(q store.SessionQuery) ([]store.Session, string, erro
 	if err := t.usable("SearchSessions"); err != nil {
 		return nil, "", err
 	}
-	if err := store.CheckLimit(q.Limit); err != nil {
+	after, err := store.CheckSessionQuery(q)
+	if err != nil {
 		return nil, "", err
-	}
-	var after store.Cursor
-	if q.After != "" {
-		var err error
-		if after, err = store.ParseCursor(q.After); err != nil {
-			return nil, "", err
-		}
 	}
 	bucket, prefix := bucketAllByCreated, []byte(nil)
 	switch {
 	case q.IssuerID != "" && q.DeviceID != "":
-		if err := store.CheckKeys("issuer id", q.IssuerID, "device id", q.DeviceID); err != nil {
-			return nil, "", err
-		}
 		bucket, prefix = bucketByDevice, joinKey(true, q.IssuerID, q.DeviceID)
 	case q.IssuerID != "":
-		if err := store.CheckKey("issuer id", q.IssuerID); err != nil {
-			return nil, "", err
-		}
 		bucket, prefix = bucketByIssuer, joinKey(true, q.IssuerID)
 	}
 	c := t.btx.Bucket(bucket).Cursor()

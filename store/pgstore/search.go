@@ -19,25 +19,9 @@ func (t *tx) SearchSessions(q store.SessionQuery) ([]store.Session, string, erro
 	if err := t.usable("SearchSessions"); err != nil {
 		return nil, "", err
 	}
-	if err := store.CheckLimit(q.Limit); err != nil {
+	after, err := store.CheckSessionQuery(q)
+	if err != nil {
 		return nil, "", err
-	}
-	var after store.Cursor
-	if q.After != "" {
-		var err error
-		if after, err = store.ParseCursor(q.After); err != nil {
-			return nil, "", err
-		}
-	}
-	if q.IssuerID != "" {
-		if err := checkID("issuer id", q.IssuerID); err != nil {
-			return nil, "", err
-		}
-	}
-	if q.IssuerID != "" && q.DeviceID != "" {
-		if err := checkID("device id", q.DeviceID); err != nil {
-			return nil, "", err
-		}
 	}
 	var w where
 	for _, f := range []struct {
