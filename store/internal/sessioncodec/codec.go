@@ -3,6 +3,7 @@ package sessioncodec
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -31,7 +32,8 @@ import (
 // so a call rewrites a record of a few hundred bytes instead of the whole
 // trace. The record keeps the last call's step. Records of formats 1 and 2
 // still read, their trace with them (Decode); a backend moves that trace
-// out when it next writes the session (Head.Legacy).
+// out when it next writes the session (Head.Legacy). Entries are
+// compressed against a dictionary since (EntryFormat, tracedict.go).
 const Format byte = 3
 
 // ErrCorrupt: a stored session record cannot be decoded.
@@ -109,16 +111,25 @@ func Encode(dst []byte, s store.Session, traceKeys []uint64) []byte {
 	return bincodec.AppendString(b, s.Step)
 }
 
-// EncodeEntry appends the stored form of one trace entry to dst: Format,
-// then its fields.
+// EncodeEntry appends the stored form of one trace entry to dst:
+// EntryFormat, the dictionary's id, then its fields compressed
+// (tracedict.go).
 func EncodeEntry(dst []byte, e store.TraceEntry) []byte {
+	dst = binary.AppendUvarint(append(dst, EntryFormat), traceDictID)
+	return compressEntry(dst, AppendEntryFields(nil, e))
+}
+
+// AppendEntryFields appends the fields of one trace entry to dst,
+// uncompressed: what EncodeEntry compresses, and what a trace dictionary
+// is made of.
+func AppendEntryFields(dst []byte, e store.TraceEntry) []byte {
 	n := recordOverhead + len(e.Message) + len(e.Vars) + commandsSize(e.Responses) + commandsSize(e.Commands)
 	for _, list := range [][]string{e.Decisions, e.Effects, e.Logs} {
 		for _, text := range list {
 			n += len(text) + 2
 		}
 	}
-	b := append(slices.Grow(dst, n), Format)
+	b := slices.Grow(dst, n)
 	b = bincodec.AppendTime(b, e.At)
 	b = binary.AppendVarint(b, int64(e.Elapsed))
 	b = bincodec.AppendString(b, e.Step)
@@ -134,13 +145,25 @@ func EncodeEntry(dst []byte, e store.TraceEntry) []byte {
 	return bincodec.AppendString(b, e.Vars)
 }
 
-// DecodeEntry reads what EncodeEntry wrote; the result shares no memory
+// DecodeEntry reads what EncodeEntry wrote, or an entry of Format, which
+// the previous version wrote uncompressed; the result shares no memory
 // with data.
 func DecodeEntry(data []byte) (store.TraceEntry, error) {
-	r := bincodec.NewReader(data)
-	if f := r.Byte(); f != Format {
-		r.Fail("trace entry of format %d", f)
+	var fields []byte
+	switch {
+	case len(data) == 0:
+		return store.TraceEntry{}, fmt.Errorf("%w: empty trace entry", bincodec.ErrCorrupt)
+	case data[0] == Format:
+		fields = data[1:]
+	case data[0] == EntryFormat:
+		var err error
+		if fields, err = inflateEntry(data[1:]); err != nil {
+			return store.TraceEntry{}, err
+		}
+	default:
+		return store.TraceEntry{}, fmt.Errorf("%w: trace entry of format %d", bincodec.ErrCorrupt, data[0])
 	}
+	r := bincodec.NewReader(fields)
 	e := readEntry(&r, Format)
 	if err := r.Finish(); err != nil {
 		return store.TraceEntry{}, err

@@ -201,7 +201,11 @@ func FuzzDecodeTraceEntry(f *testing.F) {
 	for _, e := range entrySamples() {
 		f.Add(sessioncodec.EncodeEntry(nil, e))
 	}
+	f.Add(sessioncodec.EncodeEntry(nil, demoEntry()))
 	f.Add([]byte{sessioncodec.Format, 0xff, 0xff, 0xff, 0xff})
+	if data, err := os.ReadFile("testdata/entry3.bin"); err == nil {
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := sessioncodec.DecodeEntry(data)
 		if err != nil {
