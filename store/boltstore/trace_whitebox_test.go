@@ -75,3 +75,62 @@ func TestLegacyTraceMovesOutOnWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A session record of format 3 (written by the previous version) lists its
+// trace entries, stored apart uncompressed: they read, and the next
+// PutSession appends after them, whatever their keys, and moves nothing.
+func TestFormat3SessionTakesTheNextEntry(t *testing.T) {
+	record, err := os.ReadFile("../internal/sessioncodec/testdata/format3.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := os.ReadFile("../internal/sessioncodec/testdata/entry3.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := sessioncodec.Decode(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(filepath.Join(t.TempDir(), "tes.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	// The fixture lists its entries at keys 7, 9 and 300; the bucket's
+	// sequence has not reached them, so the next entry's key sorts first.
+	if err := st.Update(ctx, func(stx store.Tx) error {
+		btx := stx.(*tx).btx
+		for _, seq := range []uint64{7, 9, 300} {
+			if err := btx.Bucket(bucketTrace).Put(traceKey(seq), entry); err != nil {
+				return err
+			}
+		}
+		return btx.Bucket(bucketSessions).Put([]byte(old.ID), record)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	next := old
+	next.Revision++
+	added := store.TraceEntry{At: old.CreatedAt.Add(time.Hour), Step: "after", Message: "OK"}
+	next.Trace = []store.TraceEntry{added}
+	if err := st.Update(ctx, func(stx store.Tx) error { return stx.PutSession(next) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.View(ctx, func(stx store.Tx) error {
+		data := stx.(*tx).btx.Bucket(bucketSessions).Get([]byte(old.ID))
+		head, err := decodeSessionHead(data)
+		if err != nil || data[0] != sessioncodec.Format || head.TraceLen != 4 || len(head.TraceKeys) != 4 ||
+			!reflect.DeepEqual(head.TraceKeys[:3], []uint64{7, 9, 300}) {
+			t.Errorf("record after the write: format %d, counts %d, keys %v, %v", data[0], head.TraceLen, head.TraceKeys, err)
+		}
+		trace, err := stx.SessionTrace(old.ID)
+		if len(trace) != 4 || !reflect.DeepEqual(trace[3], added) || trace[0].Step != "poll" {
+			t.Errorf("trace after the write %+v; want three of the fixture's and the new one", trace)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

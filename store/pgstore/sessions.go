@@ -168,7 +168,7 @@ func (t *tx) PutSession(s store.Session) error {
 		return err
 	}
 	base := int(traceLen)
-	if found && byte(format) != sessioncodec.Format {
+	if found && sessioncodec.HoldsTrace(byte(format)) {
 		if base, err = t.moveLegacyTrace(s.ID); err != nil {
 			return err
 		}

@@ -32,9 +32,16 @@ import (
 // so a call rewrites a record of a few hundred bytes instead of the whole
 // trace. The record keeps the last call's step. Records of formats 1 and 2
 // still read, their trace with them (Decode); a backend moves that trace
-// out when it next writes the session (Head.Legacy). Entries are
-// compressed against a dictionary since (EntryFormat, tracedict.go).
-const Format byte = 3
+// out when it next writes the session (Head.Legacy).
+//
+// Format 4 made the record smaller, so that an ended session fits in a
+// kilobyte with its trace: times as bincodec instants (at most 11 bytes
+// instead of 16), the values records repeat (states, endpoints,
+// operations, end reasons, "OK") as one byte (words.go), the script
+// version's SHA-256 as its 32 bytes instead of 64 hex digits, and each
+// trace key as its distance from the one before. Its trace entries are
+// compressed against a dictionary (EntryFormat, tracedict.go).
+const Format byte = 4
 
 // ErrCorrupt: a stored session record cannot be decoded.
 var ErrCorrupt = bincodec.ErrCorrupt
@@ -63,6 +70,10 @@ type Head struct {
 // holds its trace: Decode returns it in Session.Trace.
 func (h Head) Legacy() bool { return h.format < 3 }
 
+// HoldsTrace is Legacy for a backend that reads only a record's first
+// byte.
+func HoldsTrace(first byte) bool { return first == '{' || first < 3 }
+
 // Session is the head as a session with id and only the head's fields.
 func (h Head) Session(id string) store.Session {
 	return store.Session{
@@ -81,27 +92,29 @@ func Encode(dst []byte, s store.Session, traceKeys []uint64) []byte {
 	b = binary.AppendUvarint(b, s.Revision)
 	b = bincodec.AppendString(b, s.IssuerID)
 	b = bincodec.AppendString(b, s.DeviceID)
-	b = bincodec.AppendString(b, string(s.State))
-	b = bincodec.AppendTime(b, s.CreatedAt)
-	b = bincodec.AppendTime(b, s.ExpiresAt)
-	b = bincodec.AppendTime(b, s.PurgeAt)
+	b = appendWord(b, string(s.State))
+	b = bincodec.AppendInstant(b, s.CreatedAt)
+	b = bincodec.AppendInstant(b, s.ExpiresAt)
+	b = bincodec.AppendInstant(b, s.PurgeAt)
 	b = bincodec.AppendString(b, s.CardID)
 	b = bincodec.AppendString(b, s.IDm)
 	b = binary.AppendUvarint(b, uint64(s.TraceLen))
 	b = bincodec.AppendCount(b, len(traceKeys))
+	var previous uint64
 	for _, k := range traceKeys {
-		b = binary.AppendUvarint(b, k)
+		b = binary.AppendVarint(b, int64(k-previous))
+		previous = k
 	}
 
 	b = bincodec.AppendString(b, s.ID)
 	b = bincodec.AppendString(b, s.ActorID)
-	b = bincodec.AppendString(b, s.Endpoint)
-	b = bincodec.AppendString(b, s.Operation)
+	b = appendWord(b, s.Endpoint)
+	b = appendWord(b, s.Operation)
 	b = bincodec.AppendString(b, s.PurchaseID)
-	b = bincodec.AppendString(b, s.Version)
-	b = bincodec.AppendString(b, string(s.EndReason))
-	b = bincodec.AppendTime(b, s.LastCallAt)
-	b = bincodec.AppendTime(b, s.EndedAt)
+	b = appendVersion(b, s.Version)
+	b = appendWord(b, string(s.EndReason))
+	b = bincodec.AppendInstant(b, s.LastCallAt)
+	b = bincodec.AppendInstant(b, s.EndedAt)
 	b = bincodec.AppendBytes(b, omitEmpty(s.FlowState))
 	b = appendCommands(b, s.Batch)
 	b = binary.AppendVarint(b, int64(s.Steps))
@@ -130,7 +143,7 @@ func AppendEntryFields(dst []byte, e store.TraceEntry) []byte {
 		}
 	}
 	b := slices.Grow(dst, n)
-	b = bincodec.AppendTime(b, e.At)
+	b = bincodec.AppendInstant(b, e.At)
 	b = binary.AppendVarint(b, int64(e.Elapsed))
 	b = bincodec.AppendString(b, e.Step)
 	b = appendCommands(b, e.Responses)
@@ -145,7 +158,7 @@ func AppendEntryFields(dst []byte, e store.TraceEntry) []byte {
 	return bincodec.AppendString(b, e.Vars)
 }
 
-// DecodeEntry reads what EncodeEntry wrote, or an entry of Format, which
+// DecodeEntry reads what EncodeEntry wrote, or an entry of format 3, which
 // the previous version wrote uncompressed; the result shares no memory
 // with data.
 func DecodeEntry(data []byte) (store.TraceEntry, error) {
@@ -153,7 +166,7 @@ func DecodeEntry(data []byte) (store.TraceEntry, error) {
 	switch {
 	case len(data) == 0:
 		return store.TraceEntry{}, fmt.Errorf("%w: empty trace entry", bincodec.ErrCorrupt)
-	case data[0] == Format:
+	case data[0] == plainEntryFormat:
 		fields = data[1:]
 	case data[0] == EntryFormat:
 		var err error
@@ -164,7 +177,7 @@ func DecodeEntry(data []byte) (store.TraceEntry, error) {
 		return store.TraceEntry{}, fmt.Errorf("%w: trace entry of format %d", bincodec.ErrCorrupt, data[0])
 	}
 	r := bincodec.NewReader(fields)
-	e := readEntry(&r, Format)
+	e := readEntry(values{&r, data[0]})
 	if err := r.Finish(); err != nil {
 		return store.TraceEntry{}, err
 	}
@@ -187,31 +200,32 @@ func Decode(data []byte) (store.Session, error) {
 	}
 	r := bincodec.NewReader(data)
 	h := readHead(&r)
+	v := values{&r, h.format}
 	s = h.Session("")
 	s.ID = r.Str()
 	s.ActorID = r.Str()
-	s.Endpoint = r.Str()
-	s.Operation = r.Str()
+	s.Endpoint = v.word()
+	s.Operation = v.word()
 	if h.format == 1 {
 		s.CardID = r.Str()
 	}
 	s.PurchaseID = r.Str()
-	s.Version = r.Str()
-	s.EndReason = store.EndReason(r.Str())
-	s.LastCallAt = r.Time()
-	s.EndedAt = r.Time()
+	s.Version = v.version()
+	s.EndReason = store.EndReason(v.word())
+	s.LastCallAt = v.time()
+	s.EndedAt = v.time()
 	s.FlowState = omitEmpty(r.Bytes())
 	s.Batch = readCommands(&r)
 	s.Steps = int(r.Varint())
 	s.LastRequest = omitEmpty(r.Bytes())
-	s.LastReply = readReply(&r)
+	s.LastReply = readReply(v)
 	s.InFlight = readMoneyWrite(&r)
 	if h.format >= 3 {
 		s.Step = r.Str()
 	} else if n := r.Count(); n > 0 {
 		s.Trace = make([]store.TraceEntry, n)
 		for i := range s.Trace {
-			s.Trace[i] = readEntry(&r, h.format)
+			s.Trace[i] = readEntry(v)
 		}
 		s.TraceLen = n
 		s.Step = s.Trace[n-1].Step
@@ -271,7 +285,7 @@ func appendCommands(b []byte, cmds []store.Command) []byte {
 
 func appendReply(b []byte, rep store.Reply) []byte {
 	b = binary.AppendVarint(b, int64(rep.StatusCode))
-	b = bincodec.AppendString(b, rep.StatusMessage)
+	b = appendWord(b, rep.StatusMessage)
 	b = appendCommands(b, rep.Commands)
 	b = bincodec.AppendBool(b, rep.Balance != nil)
 	if rep.Balance != nil {
@@ -296,13 +310,14 @@ func readHead(r *bincodec.Reader) Head {
 		r.Fail("unknown format %d", h.format)
 		return Head{}
 	}
+	v := values{r, h.format}
 	h.Revision = r.Uvarint()
 	h.IssuerID = r.Str()
 	h.DeviceID = r.Str()
-	h.State = store.SessionState(r.Str())
-	h.CreatedAt = r.Time()
-	h.ExpiresAt = r.Time()
-	h.PurgeAt = r.Time()
+	h.State = store.SessionState(v.word())
+	h.CreatedAt = v.time()
+	h.ExpiresAt = v.time()
+	h.PurgeAt = v.time()
 	if h.format >= 2 {
 		h.CardID = r.Str()
 		h.IDm = r.Str()
@@ -315,18 +330,22 @@ func readHead(r *bincodec.Reader) Head {
 		h.TraceLen = int(n)
 		if n := r.Count(); n > 0 {
 			h.TraceKeys = make([]uint64, n)
+			var previous uint64
 			for i := range h.TraceKeys {
-				h.TraceKeys[i] = r.Uvarint()
+				h.TraceKeys[i] = v.traceKey(previous)
+				previous = h.TraceKeys[i]
 			}
 		}
 	}
 	return h
 }
 
-// readEntry reads a trace entry of a record of the given format.
-func readEntry(r *bincodec.Reader, format byte) store.TraceEntry {
+// readEntry reads a trace entry's fields: those a record of format 1 or 2
+// holds, or those of an entry of format 3 or 4 (v.format).
+func readEntry(v values) store.TraceEntry {
+	r := v.Reader
 	var e store.TraceEntry
-	e.At = r.Time()
+	e.At = v.time()
 	e.Elapsed = time.Duration(r.Varint())
 	e.Step = r.Str()
 	e.Responses = readCommands(r)
@@ -336,7 +355,7 @@ func readEntry(r *bincodec.Reader, format byte) store.TraceEntry {
 	e.Commands = readCommands(r)
 	e.StatusCode = int(r.Varint())
 	e.Message = r.Str()
-	if format >= 2 {
+	if v.format >= 2 {
 		e.Effects = r.Strs()
 		e.Logs = r.Strs()
 		e.Vars = r.Str()
@@ -356,8 +375,11 @@ func readCommands(r *bincodec.Reader) []store.Command {
 	return cmds
 }
 
-func readReply(r *bincodec.Reader) store.Reply {
-	rep := store.Reply{StatusCode: int(r.Varint()), StatusMessage: r.Str(), Commands: readCommands(r)}
+func readReply(v values) store.Reply {
+	r := v.Reader
+	rep := store.Reply{StatusCode: int(r.Varint())}
+	rep.StatusMessage = v.word()
+	rep.Commands = readCommands(r)
 	if r.Bool() {
 		v := r.Varint()
 		rep.Balance = &v

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,6 +123,76 @@ func TestSessionCodecReadsFormat2(t *testing.T) {
 	}
 }
 
+// A format 3 record, written by the previous version (ended, its trace
+// apart, at keys 7, 9 and 300), reads as it was written, and takes more
+// room than the same session in format 4.
+func TestSessionCodecReadsFormat3(t *testing.T) {
+	data, err := os.ReadFile("testdata/format3.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/format3.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want store.Session
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sessioncodec.Decode(data)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("format 3 record read as\n%+v, %v\nwant\n%+v", got, err, want)
+	}
+	head, err := sessioncodec.DecodeHead(data)
+	if err != nil || head.Legacy() || !reflect.DeepEqual(head.TraceKeys, []uint64{7, 9, 300}) || head.State != store.SessionEnded {
+		t.Errorf("format 3 head read as %+v (legacy %v), %v", head, head.Legacy(), err)
+	}
+	if sessioncodec.HoldsTrace(data[0]) {
+		t.Error("a format 3 record is said to hold its trace")
+	}
+	now := sessioncodec.Encode(nil, want, head.TraceKeys)
+	if len(now) >= len(data)-60 {
+		t.Errorf("format 4 record of %d bytes, format 3 of %d", len(now), len(data))
+	}
+	t.Logf("format 3: %d bytes, format 4: %d", len(data), len(now))
+}
+
+// The values format 4 stores in short forms read back as they were, and
+// so do the values next to them that miss the short form.
+func TestSessionCodecShortForms(t *testing.T) {
+	base := codecSamples()["ended"]
+	for name, change := range map[string]func(*store.Session){
+		"version a SHA-256": func(s *store.Session) {
+			s.Version = "7ff53b1264cded61af25e513df2cd228f1ee3d2e6e2a829713c4197666a22e62"
+		},
+		"version in upper case": func(s *store.Session) {
+			s.Version = "7FF53B1264CDED61AF25E513DF2CD228F1EE3D2E6E2A829713C4197666A22E62"
+		},
+		"version of 64 other characters": func(s *store.Session) { s.Version = strings.Repeat("g", 64) },
+		"version empty":                  func(s *store.Session) { s.Version = "" },
+		"operation of an issuer's own":   func(s *store.Session) { s.Operation = "TRANSFER" },
+		"message of a flow's own":        func(s *store.Session) { s.LastReply.StatusMessage = "Balance too high" },
+		"no state":                       func(s *store.Session) { s.State = "" },
+		"end reason a word's prefix":     func(s *store.Session) { s.EndReason = "COMPLETE" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := base
+			change(&s)
+			keys := []uint64{300, 9, 1 << 63, 0}
+			data := sessioncodec.Encode(nil, s, keys)
+			got, err := sessioncodec.Decode(data)
+			want, _ := storetest.ViaJSON(t, s)
+			want.Trace = nil
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("read back as\n%+v, %v\nwant\n%+v", got, err, want)
+			}
+			if head, err := sessioncodec.DecodeHead(data); err != nil || !reflect.DeepEqual(head.TraceKeys, keys) {
+				t.Errorf("trace keys read back as %v, %v", head.TraceKeys, err)
+			}
+		})
+	}
+}
+
 func TestSessionCodecReadsJSONRecords(t *testing.T) {
 	s := codecSamples()["typical"]
 	data, err := json.Marshal(s)
@@ -173,8 +244,10 @@ func FuzzDecodeSession(f *testing.F) {
 	}
 	f.Add([]byte{sessioncodec.Format, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Add([]byte(`{"id":"s","revision":2}`))
-	if legacy, err := os.ReadFile("testdata/format2.bin"); err == nil {
-		f.Add(legacy)
+	for _, name := range []string{"testdata/format2.bin", "testdata/format3.bin"} {
+		if legacy, err := os.ReadFile(name); err == nil {
+			f.Add(legacy)
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := sessioncodec.Decode(data)

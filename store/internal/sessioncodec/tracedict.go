@@ -27,10 +27,15 @@ import (
 
 // EntryFormat is the first byte of a trace entry as EncodeEntry writes
 // it: then the id of the dictionary, a uvarint, then the entry's fields
-// (AppendEntryFields) as one S2 block compressed against it. Entries of
-// Format (3), written by the previous version, hold their fields plain
-// and still read.
+// (AppendEntryFields) as one S2 block compressed against it, the time in
+// an instant's form. Entries of format 3 (plainEntryFormat), written by
+// the previous version, hold their fields plain and still read.
 const EntryFormat byte = 4
+
+// plainEntryFormat is the first byte of a trace entry as the previous
+// version wrote it: its fields, uncompressed, the time in
+// bincodec.AppendTime's form.
+const plainEntryFormat byte = 3
 
 // traceDictID names tracedict1.bin in the entries compressed against it.
 const traceDictID = 1
