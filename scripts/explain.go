@@ -2,6 +2,8 @@ package scripts
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -100,22 +102,79 @@ func isChain(n *ast.MemberNode) bool {
 }
 
 // explain renders the operands' values for the trace, "" when there are
-// none or the guard is not there.
-func explain(machine *vm.VM, ops []operand, env any) string {
+// none or the guard is not there. The guards of one step read one env, so
+// an operand that several of them read (vars.status, request.operation)
+// has one value: known holds the values rendered so far in this step.
+func explain(machine *vm.VM, ops []operand, env any, known *operandValues) string {
 	if len(ops) == 0 {
 		return ""
 	}
-	parts := make([]string, 0, len(ops))
+	size := 3
 	for _, op := range ops {
-		out, err := runExpr(machine, op.prog, env)
-		value := fmt.Sprint(out)
-		if err != nil {
-			value = "?"
-		}
-		if len(value) > maxValueText {
-			value = value[:maxValueText] + "…"
-		}
-		parts = append(parts, op.src+"="+value)
+		size += len(op.src) + 8
 	}
-	return " (" + strings.Join(parts, ", ") + ")"
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(" (")
+	for i, op := range ops {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(op.src)
+		b.WriteByte('=')
+		b.WriteString(known.of(machine, op, env))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// operandValues are the rendered values of the first operands one step's
+// guards have read, looked up by their source; kept in arrays, so that a
+// step's values cost no allocation of their own.
+type operandValues struct {
+	src, text [maxKnownOperands]string
+	n         int
+}
+
+// maxKnownOperands bounds the operands a step remembers: a step's guards
+// read a dozen at most in the flows seen so far; past it they are
+// evaluated again.
+const maxKnownOperands = 24
+
+// of returns op's value as the trace shows it, evaluating it the first
+// time.
+func (k *operandValues) of(machine *vm.VM, op operand, env any) string {
+	if i := slices.Index(k.src[:k.n], op.src); i >= 0 {
+		return k.text[i]
+	}
+	text := "?"
+	if out, err := runExpr(machine, op.prog, env); err == nil {
+		text = valueText(out)
+	}
+	if len(text) > maxValueText {
+		text = text[:maxValueText] + "…"
+	}
+	if k.n < maxKnownOperands {
+		k.src[k.n], k.text[k.n] = op.src, text
+		k.n++
+	}
+	return text
+}
+
+// valueText is fmt.Sprint(v), without fmt's reflection for the values
+// guards read most.
+func valueText(v any) string {
+	switch v := v.(type) {
+	case bool:
+		return strconv.FormatBool(v)
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case string:
+		return v
+	case nil:
+		return "<nil>"
+	}
+	return fmt.Sprint(v)
 }

@@ -259,6 +259,7 @@ func (v *version) choose(r *runner, fl *compiledFlow, cur *compiledStep, env *En
 	// Boxed once for all the guards, and as a value: expr fetches a field
 	// of an addressable struct by copying it to the heap.
 	boxed := any(*env)
+	var known operandValues
 	for i := range cur.next {
 		tr := &cur.next[i]
 		if tr.when != nil {
@@ -267,11 +268,11 @@ func (v *version) choose(r *runner, fl *compiledFlow, cur *compiledStep, env *En
 				return nil, fmt.Errorf("%w: %s:%d: step %s: guard %q: %v", ErrScript, tr.file, tr.line, cur.name, tr.src, err)
 			}
 			if held, _ := out.(bool); !held {
-				res.Decisions = append(res.Decisions, decision(cur, tr, explain(&r.guards, tr.operands, boxed), false))
+				res.Decisions = append(res.Decisions, decision(cur, tr, explain(&r.guards, tr.operands, boxed, &known), false))
 				continue
 			}
 		}
-		res.Decisions = append(res.Decisions, decision(cur, tr, explain(&r.guards, tr.operands, boxed), true))
+		res.Decisions = append(res.Decisions, decision(cur, tr, explain(&r.guards, tr.operands, boxed, &known), true))
 		return tr, nil
 	}
 	return nil, fmt.Errorf("%w: %s:%d: step %s: no guard held", ErrScript, fl.file, cur.line, cur.name)
