@@ -16,25 +16,11 @@ import (
 // trace. It reads, trace and all; the next PutSession moves that trace out,
 // appends after it, and writes the record in the current format.
 func TestLegacyTraceMovesOutOnWrite(t *testing.T) {
-	legacy, err := os.ReadFile("../internal/sessioncodec/testdata/format2.bin")
-	if err != nil {
-		t.Fatal(err)
+	st, old := storeWithFixture(t, "format2.bin", nil)
+	if len(old.Trace) == 0 {
+		t.Fatal("the fixture holds no trace")
 	}
-	old, err := sessioncodec.Decode(legacy)
-	if err != nil || len(old.Trace) == 0 {
-		t.Fatalf("fixture: %d entries, %v", len(old.Trace), err)
-	}
-	st, err := Open(filepath.Join(t.TempDir(), "tes.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	ctx := context.Background()
-	if err := st.Update(ctx, func(stx store.Tx) error {
-		return stx.(*tx).btx.Bucket(bucketSessions).Put([]byte(old.ID), legacy)
-	}); err != nil {
-		t.Fatal(err)
-	}
 
 	var before []store.TraceEntry
 	if err := st.View(ctx, func(stx store.Tx) error {
@@ -80,37 +66,14 @@ func TestLegacyTraceMovesOutOnWrite(t *testing.T) {
 // trace entries, stored apart uncompressed: they read, and the next
 // PutSession appends after them, whatever their keys, and moves nothing.
 func TestFormat3SessionTakesTheNextEntry(t *testing.T) {
-	record, err := os.ReadFile("../internal/sessioncodec/testdata/format3.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
 	entry, err := os.ReadFile("../internal/sessioncodec/testdata/entry3.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	old, err := sessioncodec.Decode(record)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := Open(filepath.Join(t.TempDir(), "tes.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ctx := context.Background()
 	// The fixture lists its entries at keys 7, 9 and 300; the bucket's
 	// sequence has not reached them, so the next entry's key sorts first.
-	if err := st.Update(ctx, func(stx store.Tx) error {
-		btx := stx.(*tx).btx
-		for _, seq := range []uint64{7, 9, 300} {
-			if err := btx.Bucket(bucketTrace).Put(traceKey(seq), entry); err != nil {
-				return err
-			}
-		}
-		return btx.Bucket(bucketSessions).Put([]byte(old.ID), record)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st, old := storeWithFixture(t, "format3.bin", map[uint64][]byte{7: entry, 9: entry, 300: entry})
+	ctx := context.Background()
 	next := old
 	next.Revision++
 	added := store.TraceEntry{At: old.CreatedAt.Add(time.Hour), Step: "after", Message: "OK"}
@@ -133,4 +96,37 @@ func TestFormat3SessionTakesTheNextEntry(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// storeWithFixture opens a store on a new file holding the session record
+// of sessioncodec's testdata/fixture, written by an earlier version, and
+// the trace entries given by key, and returns the session the record
+// holds.
+func storeWithFixture(t *testing.T, fixture string, entries map[uint64][]byte) (*Store, store.Session) {
+	t.Helper()
+	record, err := os.ReadFile("../internal/sessioncodec/testdata/" + fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := sessioncodec.Decode(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(filepath.Join(t.TempDir(), "tes.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := st.Update(context.Background(), func(stx store.Tx) error {
+		btx := stx.(*tx).btx
+		for seq, entry := range entries {
+			if err := btx.Bucket(bucketTrace).Put(traceKey(seq), entry); err != nil {
+				return err
+			}
+		}
+		return btx.Bucket(bucketSessions).Put([]byte(old.ID), record)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return st, old
 }

@@ -16,6 +16,24 @@ import (
 
 var codecT0 = time.Date(2031, 4, 5, 6, 7, 8, 123456789, time.UTC)
 
+// readFixture returns testdata/NAME.bin, as written by an earlier
+// version, and reads what it holds from testdata/NAME.json into want.
+func readFixture(t *testing.T, name string, want any) []byte {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + name + ".bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/" + name + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, want); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 // codecSamples are sessions that exercise every field, nil against empty,
 // zero times and a zone other than UTC.
 func codecSamples() map[string]store.Session {
@@ -94,18 +112,8 @@ func TestTraceEntryCodecMatchesJSON(t *testing.T) {
 // Decode returns it, counted, with the last entry's step, and its head says
 // the trace is still inside.
 func TestSessionCodecReadsFormat2(t *testing.T) {
-	data, err := os.ReadFile("testdata/format2.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("testdata/format2.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var want store.Session
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatal(err)
-	}
+	data := readFixture(t, "format2", &want)
 	want.TraceLen, want.Step = len(want.Trace), want.Trace[len(want.Trace)-1].Step
 	got, err := sessioncodec.Decode(data)
 	if err != nil {
@@ -127,18 +135,8 @@ func TestSessionCodecReadsFormat2(t *testing.T) {
 // apart, at keys 7, 9 and 300), reads as it was written, and takes more
 // room than the same session in format 4.
 func TestSessionCodecReadsFormat3(t *testing.T) {
-	data, err := os.ReadFile("testdata/format3.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("testdata/format3.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var want store.Session
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatal(err)
-	}
+	data := readFixture(t, "format3", &want)
 	got, err := sessioncodec.Decode(data)
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("format 3 record read as\n%+v, %v\nwant\n%+v", got, err, want)

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"os"
 	"reflect"
@@ -84,18 +83,8 @@ func TestTraceEntryCompressesAgainstTheDictionary(t *testing.T) {
 // An entry of format 3, written uncompressed by the previous version,
 // still reads.
 func TestTraceEntryCodecReadsFormat3(t *testing.T) {
-	data, err := os.ReadFile("testdata/entry3.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("testdata/entry3.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var want store.TraceEntry
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatal(err)
-	}
+	data := readFixture(t, "entry3", &want)
 	if data[0] != 3 {
 		t.Fatalf("fixture of format %d", data[0])
 	}
