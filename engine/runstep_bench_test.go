@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkRunStep is what the engine adds around one step that does no
-// work: a turn on the issuer's slots, the step's goroutine, and the
+// work: a turn on the issuer's slots, handing the step to a runner, and the
 // containment (a thread held for its CPU clock, the watchdog, the memory
 // guard). Compare it with a step's own cost (BenchmarkStep in scripts).
 func BenchmarkRunStep(b *testing.B) {
