@@ -49,9 +49,11 @@
 //   - Requests of one device are serialized inside the process, so that
 //     concurrent identical requests run the step once; the compare-and-swap
 //     covers the rest (the sweeper, another process on the same store).
-//   - A step that ignores its context is abandoned at its timeout: its
-//     goroutine runs on, but its result is dropped. When the caller's own
-//     context ends during a step, nothing is written and Handle answers 921.
+//   - A step that ignores its context is abandoned at its timeout: it runs
+//     on, holding the runner (a goroutine the engine keeps for steps) it
+//     runs on, but its result is dropped; the next step gets another
+//     runner. When the caller's own context ends during a step, nothing is
+//     written and Handle answers 921.
 //   - 112 answers carry no session id (CONTRACT.md §1.2), even when the
 //     request named the device's open session.
 package engine

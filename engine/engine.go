@@ -65,6 +65,7 @@ type Engine struct {
 	observer  Observer
 	devices   deviceLocks
 	slots     *stepSlots
+	runners   *stepRunners
 	memory    *memoryGuard
 }
 
@@ -103,6 +104,10 @@ func New(cfg Config) (*Engine, error) {
 		steps = 2 * runtime.GOMAXPROCS(0)
 	}
 	e.slots = newStepSlots(steps)
+	// One busy issuer keeps all its slots running: as many idle runners
+	// serve it without starting any, and are few (twice the cores by
+	// default). Several busy issuers start the runners they need beyond.
+	e.runners = newStepRunners(steps, runnerIdleTimeout)
 	budget := cfg.StepMemory
 	if budget == 0 {
 		budget = defaultStepMemory

@@ -148,9 +148,10 @@ func (e *Engine) outcome(c *call, iss flow.Issuer, base store.Session, res flow.
 // without using CPU is still stopped at wallLimitFactor times the limit.
 // Without a thread CPU clock the limit is wall time.
 //
-// The step's goroutine also lets a step that panics give the request back.
-// A stopped step's goroutine returns when the script next checks its
-// context; its result is dropped.
+// The step runs on one of the engine's step runners, which lets a step the
+// engine stops, or one that panics, give the request back. A stopped
+// step's runner returns when the script next checks its context; its
+// result is dropped.
 func (e *Engine) runStep(ctx context.Context, iss flow.Issuer, in flow.Input) (flow.Result, error) {
 	slots := e.slots.of(in.Request.IssuerID)
 	select {
@@ -165,28 +166,18 @@ func (e *Engine) runStep(ctx context.Context, iss flow.Issuer, in flow.Input) (f
 	}
 	stepCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	// The guard follows the step's goroutine, not this call: a stopped
+	// The guard follows the step on its runner, not this call: a stopped
 	// step holds its memory until it has returned.
 	unwatch := e.memory.watch(stop)
 
-	type stepDone struct {
-		res flow.Result
-		err error
-	}
 	done := make(chan stepDone, 1)
-	go func() {
+	e.runners.run(func() (flow.Result, error) {
 		defer unwatch()
-		defer func() {
-			if r := recover(); r != nil {
-				done <- stepDone{err: fmt.Errorf("%w: %v", ErrStepPanic, r)}
-			}
-		}()
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		defer watchCPU(limit, stop)()
-		res, err := iss.Step(stepCtx, in)
-		done <- stepDone{res: res, err: err}
-	}()
+		return iss.Step(stepCtx, in)
+	}, done)
 	select {
 	case d := <-done:
 		if cause := context.Cause(stepCtx); cause != nil && ctx.Err() == nil {
