@@ -1,6 +1,7 @@
 package sessioncodec
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -39,7 +40,9 @@ import (
 // instead of 16), the values records repeat (states, endpoints,
 // operations, end reasons, "OK") as one byte (words.go), the script
 // version's SHA-256 as its 32 bytes instead of 64 hex digits, and each
-// trace key as its distance from the one before. Its trace entries are
+// trace key as its distance from the one before; the last reply's commands,
+// when they are the batch the session waits on, as one byte. Its trace
+// entries are
 // compressed against a dictionary (EntryFormat, tracedict.go).
 const Format byte = 4
 
@@ -119,7 +122,7 @@ func Encode(dst []byte, s store.Session, traceKeys []uint64) []byte {
 	b = appendCommands(b, s.Batch)
 	b = binary.AppendVarint(b, int64(s.Steps))
 	b = bincodec.AppendBytes(b, omitEmpty(s.LastRequest))
-	b = appendReply(b, s.LastReply)
+	b = appendReply(b, s.LastReply, s.Batch)
 	b = appendMoneyWrite(b, s.InFlight)
 	return bincodec.AppendString(b, s.Step)
 }
@@ -218,7 +221,7 @@ func Decode(data []byte) (store.Session, error) {
 	s.Batch = readCommands(&r)
 	s.Steps = int(r.Varint())
 	s.LastRequest = omitEmpty(r.Bytes())
-	s.LastReply = readReply(v)
+	s.LastReply = readReply(v, s.Batch)
 	s.InFlight = readMoneyWrite(&r)
 	if h.format >= 3 {
 		s.Step = r.Str()
@@ -283,15 +286,26 @@ func appendCommands(b []byte, cmds []store.Command) []byte {
 	return b
 }
 
-func appendReply(b []byte, rep store.Reply) []byte {
+// appendReply appends rep. Its commands are most often the batch the
+// session waits on (the engine sets both from one reply): then a 1 stands
+// for them, else a 0 and the commands.
+func appendReply(b []byte, rep store.Reply, batch []store.Command) []byte {
 	b = binary.AppendVarint(b, int64(rep.StatusCode))
 	b = appendWord(b, rep.StatusMessage)
-	b = appendCommands(b, rep.Commands)
+	if len(batch) > 0 && slices.EqualFunc(rep.Commands, batch, sameCommand) {
+		b = append(b, 1)
+	} else {
+		b = appendCommands(append(b, 0), rep.Commands)
+	}
 	b = bincodec.AppendBool(b, rep.Balance != nil)
 	if rep.Balance != nil {
 		b = binary.AppendVarint(b, *rep.Balance)
 	}
 	return bincodec.AppendString(b, rep.CardAccountID)
+}
+
+func sameCommand(a, b store.Command) bool {
+	return a.ID == b.ID && bytes.Equal(a.Frame, b.Frame)
 }
 
 func appendMoneyWrite(b []byte, m *store.MoneyWrite) []byte {
@@ -375,11 +389,11 @@ func readCommands(r *bincodec.Reader) []store.Command {
 	return cmds
 }
 
-func readReply(v values) store.Reply {
+func readReply(v values, batch []store.Command) store.Reply {
 	r := v.Reader
 	rep := store.Reply{StatusCode: int(r.Varint())}
 	rep.StatusMessage = v.word()
-	rep.Commands = readCommands(r)
+	rep.Commands = v.replyCommands(batch)
 	if r.Bool() {
 		v := r.Varint()
 		rep.Balance = &v

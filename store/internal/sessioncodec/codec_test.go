@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +173,16 @@ func TestSessionCodecShortForms(t *testing.T) {
 		"message of a flow's own":        func(s *store.Session) { s.LastReply.StatusMessage = "Balance too high" },
 		"no state":                       func(s *store.Session) { s.State = "" },
 		"end reason a word's prefix":     func(s *store.Session) { s.EndReason = "COMPLETE" },
+		"reply commands the batch's":     func(s *store.Session) { s.LastReply.Commands = slices.Clone(s.Batch) },
+		"reply commands the batch's first": func(s *store.Session) {
+			s.LastReply.Commands = s.Batch[:1]
+		},
+		"reply commands, no batch": func(s *store.Session) { s.Batch = nil },
+		"batch, no reply commands": func(s *store.Session) { s.LastReply.Commands = nil },
+		"reply frame other than the batch's": func(s *store.Session) {
+			s.LastReply.Commands = slices.Clone(s.Batch)
+			s.LastReply.Commands[1].Frame = []byte{1}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := base
@@ -188,6 +199,18 @@ func TestSessionCodecShortForms(t *testing.T) {
 				t.Errorf("trace keys read back as %v, %v", head.TraceKeys, err)
 			}
 		})
+	}
+}
+
+// The commands of the last reply are most often the batch the session
+// waits on: the record holds them once.
+func TestSessionCodecStoresTheBatchOnce(t *testing.T) {
+	s := codecSamples()["typical"]
+	shared := sessioncodec.Encode(nil, s, nil)
+	s.LastReply.Commands = nil
+	alone := sessioncodec.Encode(nil, s, nil)
+	if len(shared) > len(alone) {
+		t.Errorf("record of %d bytes with the batch as the reply's commands, %d without them", len(shared), len(alone))
 	}
 }
 

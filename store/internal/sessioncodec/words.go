@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tes-project/tes/internal/bincodec"
+	"github.com/tes-project/tes/store"
 )
 
 // words are the values session records repeat, stored since format 4 as
@@ -105,4 +106,24 @@ func (v values) traceKey(previous uint64) uint64 {
 		return v.Uvarint()
 	}
 	return previous + uint64(v.Varint())
+}
+
+// replyCommands reads the last reply's commands: since format 4 a 1 for
+// the batch's, or a 0 and the commands.
+func (v values) replyCommands(batch []store.Command) []store.Command {
+	if v.format < 4 {
+		return readCommands(v.Reader)
+	}
+	switch same := v.Byte(); same {
+	case 0:
+		return readCommands(v.Reader)
+	case 1:
+		if len(batch) == 0 {
+			v.Fail("reply commands said to be the batch, which is empty")
+		}
+		return batch
+	default:
+		v.Fail("reply commands tag %d", same)
+		return nil
+	}
 }
