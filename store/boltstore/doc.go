@@ -26,6 +26,13 @@
 // it was is not put again, since every put dirties a page the commit then
 // writes whole.
 //
+// A purchase's record lives in purchases.records under a sequence given
+// when it is first put, and purchases keeps a pointer to it under the
+// purchase's id, put once: the ids come in no useful order, the sequence
+// puts the records of purchases made together on the same pages
+// (purchases.go). purchases.byStatus lists the purchases that are not
+// APPLIED, by status and id.
+//
 // time(t) is 12 bytes that sort as t does, for every t including the zero
 // time: the Unix seconds with the sign bit flipped, then the nanoseconds, both
 // big-endian. Reader-mode attempts are keyed issuer NUL device NUL time(at)

@@ -12,24 +12,25 @@ import (
 
 // Bucket names. The layout is described in doc.go.
 var (
-	bucketSessions       = []byte("sessions")
-	bucketDeviceNewest   = []byte("sessions.deviceNewest")
-	bucketByIssuer       = []byte("sessions.byIssuer")
-	bucketByDevice       = []byte("sessions.byDevice")
-	bucketOpenByExpiry   = []byte("sessions.openByExpiry")
-	bucketEndedByPurge   = []byte("sessions.endedByPurge")
-	bucketClaims         = []byte("sessions.claims")
-	bucketTrace          = []byte("sessions.trace")
-	bucketAllByCreated   = []byte("sessions.byCreated")
-	bucketPurchaseStatus = []byte("purchases.byStatus")
-	bucketAudit          = []byte("audit")
-	bucketCards          = []byte("cards")
-	bucketPurchases      = []byte("purchases")
-	bucketAccounts       = []byte("accounts")
-	bucketAccountsByIDm  = []byte("accounts.byIDm")
-	bucketBlacklist      = []byte("blacklist")
-	bucketReaderMode     = []byte("readerMode")
-	bucketScriptVersions = []byte("scriptVersions")
+	bucketSessions        = []byte("sessions")
+	bucketDeviceNewest    = []byte("sessions.deviceNewest")
+	bucketByIssuer        = []byte("sessions.byIssuer")
+	bucketByDevice        = []byte("sessions.byDevice")
+	bucketOpenByExpiry    = []byte("sessions.openByExpiry")
+	bucketEndedByPurge    = []byte("sessions.endedByPurge")
+	bucketClaims          = []byte("sessions.claims")
+	bucketTrace           = []byte("sessions.trace")
+	bucketAllByCreated    = []byte("sessions.byCreated")
+	bucketPurchaseStatus  = []byte("purchases.byStatus")
+	bucketAudit           = []byte("audit")
+	bucketCards           = []byte("cards")
+	bucketPurchases       = []byte("purchases")
+	bucketPurchaseRecords = []byte("purchases.records")
+	bucketAccounts        = []byte("accounts")
+	bucketAccountsByIDm   = []byte("accounts.byIDm")
+	bucketBlacklist       = []byte("blacklist")
+	bucketReaderMode      = []byte("readerMode")
+	bucketScriptVersions  = []byte("scriptVersions")
 )
 
 // appendOrdered are the buckets whose new keys sort after nearly all the
@@ -38,7 +39,7 @@ var (
 // empty; these split at appendFill instead. The headroom is for session
 // records, which change size as their calls come.
 var appendOrdered = [][]byte{bucketSessions, bucketTrace, bucketAllByCreated, bucketByIssuer,
-	bucketOpenByExpiry, bucketEndedByPurge, bucketAudit}
+	bucketOpenByExpiry, bucketEndedByPurge, bucketAudit, bucketPurchaseRecords}
 
 const appendFill = 0.9
 
@@ -59,7 +60,7 @@ func createBuckets(btx *bolt.Tx) error {
 		bucketOpenByExpiry, bucketEndedByPurge, bucketCards, bucketPurchases,
 		bucketAccounts, bucketAccountsByIDm, bucketBlacklist, bucketReaderMode,
 		bucketScriptVersions, bucketClaims, bucketAllByCreated, bucketPurchaseStatus, bucketAudit,
-		bucketTrace,
+		bucketTrace, bucketPurchaseRecords,
 	} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("bucket %s: %w", name, err)
@@ -89,7 +90,7 @@ func backfillIndexes(btx *bolt.Tx) error {
 	status := btx.Bucket(bucketPurchaseStatus)
 	err = btx.Bucket(bucketPurchases).ForEach(func(key, data []byte) error {
 		p, err := decodeWith(bucketPurchases, data, ledgercodec.DecodePurchase)
-		if err != nil {
+		if err != nil || !listedByStatus(p.Status) {
 			return err
 		}
 		return status.Put(purchaseStatusKey(p), []byte{})

@@ -1,7 +1,6 @@
 package boltstore
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/tes-project/tes/store"
@@ -29,74 +28,6 @@ func (t *tx) PutCard(c store.Card) error {
 		return err
 	}
 	return t.put(bucketCards, joinKey(false, c.IssuerID, c.CardID), ledgercodec.AppendCard(nil, c))
-}
-
-func (t *tx) Purchase(issuerID, purchaseID string) (store.Purchase, error) {
-	if err := t.usable("Purchase"); err != nil {
-		return store.Purchase{}, err
-	}
-	if err := store.CheckKeys("issuer id", issuerID, "purchase id", purchaseID); err != nil {
-		return store.Purchase{}, err
-	}
-	return mustGet(t, bucketPurchases, joinKey(false, issuerID, purchaseID), ledgercodec.DecodePurchase,
-		fmt.Sprintf("purchase %q of issuer %q", purchaseID, issuerID))
-}
-
-func (t *tx) PutPurchase(p store.Purchase) error {
-	if err := t.writable("PutPurchase"); err != nil {
-		return err
-	}
-	if err := store.CheckKeys("issuer id", p.IssuerID, "purchase id", p.PurchaseID); err != nil {
-		return err
-	}
-	key := joinKey(false, p.IssuerID, p.PurchaseID)
-	old, found, err := get(t, bucketPurchases, key, ledgercodec.DecodePurchase)
-	if err != nil {
-		return err
-	}
-	index := t.btx.Bucket(bucketPurchaseStatus)
-	if found && old.Status != p.Status {
-		if err := index.Delete(purchaseStatusKey(old)); err != nil {
-			return fmt.Errorf("boltstore: %s: delete entry of purchase %q: %w", bucketPurchaseStatus, p.PurchaseID, err)
-		}
-	}
-	if err := index.Put(purchaseStatusKey(p), []byte{}); err != nil {
-		return fmt.Errorf("boltstore: %s: put entry of purchase %q: %w", bucketPurchaseStatus, p.PurchaseID, err)
-	}
-	return t.put(bucketPurchases, key, ledgercodec.AppendPurchase(nil, p))
-}
-
-// purchaseStatusKey is p's entry in purchases.byStatus: issuer NUL status
-// NUL purchase id.
-func purchaseStatusKey(p store.Purchase) []byte {
-	return joinKey(false, p.IssuerID, string(p.Status), p.PurchaseID)
-}
-
-func (t *tx) Purchases(issuerID string, status store.PurchaseStatus, limit int) ([]store.Purchase, error) {
-	if err := t.usable("Purchases"); err != nil {
-		return nil, err
-	}
-	if err := store.CheckKey("issuer id", issuerID); err != nil {
-		return nil, err
-	}
-	if err := store.CheckLimit(limit); err != nil {
-		return nil, err
-	}
-	bucket, prefix := bucketPurchases, joinKey(true, issuerID)
-	if status != "" {
-		bucket, prefix = bucketPurchaseStatus, joinKey(true, issuerID, string(status))
-	}
-	var list []store.Purchase
-	c := t.btx.Bucket(bucket).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && (limit == 0 || len(list) < limit); k, _ = c.Next() {
-		p, err := mustGet(t, bucketPurchases, joinKey(false, issuerID, string(k[len(prefix):])), ledgercodec.DecodePurchase,
-			fmt.Sprintf("%s names purchase %q", bucket, k[len(prefix):]))
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, p)
-	}
-	return list, nil
 }
 
 func (t *tx) Account(issuerID, accountID string) (store.Account, error) {

@@ -35,7 +35,7 @@ func rawFile(t *testing.T, path string, fn func(btx *bolt.Tx) error) {
 // TestLedgerOfEarlierVersion: a file whose cards and purchases are JSON,
 // written before purchases.byStatus existed, opens without a migration:
 // every record reads, the index is filled, and a record becomes binary
-// when it is next put.
+// when it is next put (a purchase's, in purchases.records).
 func TestLedgerOfEarlierVersion(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tes.db")
 	card := store.Card{IssuerID: "i", CardID: "c", Status: store.CardActive, ProductCode: 1,
@@ -106,13 +106,18 @@ func TestLedgerOfEarlierVersion(t *testing.T) {
 	rawFile(t, path, func(btx *bolt.Tx) error {
 		for bucket, want := range map[string]map[string]byte{
 			"cards":     {"i\x00c": ledgercodec.CardFormat},
-			"purchases": {"i\x00p1": '{', "i\x00p2": ledgercodec.PurchaseFormat},
+			"purchases": {"i\x00p1": '{', "i\x00p2": 0xFF},
 		} {
 			for key, first := range want {
 				if data := btx.Bucket([]byte(bucket)).Get([]byte(key)); len(data) == 0 || data[0] != first {
 					t.Errorf("%s %q starts with %q, want %q", bucket, key, data[:min(1, len(data))], first)
 				}
 			}
+		}
+		// p2, put again, moved to purchases.records; purchases points at it.
+		pointer := btx.Bucket([]byte("purchases")).Get([]byte("i\x00p2"))
+		if record := btx.Bucket([]byte("purchases.records")).Get(pointer[1:]); len(record) == 0 || record[0] != ledgercodec.PurchaseFormat {
+			t.Errorf("purchases.records holds %q at p2's pointer %x", record, pointer)
 		}
 		return nil
 	})
