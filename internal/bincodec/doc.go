@@ -14,7 +14,10 @@
 //   - a list of strings is its length+1 (0 for a nil or empty list), then
 //     each string;
 //   - a time is one length byte, then time.Time's binary form, which keeps
-//     the instant to the nanosecond and the zone offset, as JSON did;
+//     the instant to the nanosecond and the zone offset, as JSON did; an
+//     instant (AppendInstant, for newer formats) keeps the same in fewer
+//     bytes: a zone tag, the offset unless UTC, the Unix seconds and the
+//     nanoseconds as varints;
 //   - a byte slice is its length+1 (0 for nil), then its bytes; a list
 //     of other values is its length+1 (AppendCount), then each value;
 //   - a flag is one byte, 0 or 1.

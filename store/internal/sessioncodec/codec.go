@@ -42,8 +42,7 @@ import (
 // version's SHA-256 as its 32 bytes instead of 64 hex digits, and each
 // trace key as its distance from the one before; the last reply's commands,
 // when they are the batch the session waits on, as one byte. Its trace
-// entries are
-// compressed against a dictionary (EntryFormat, tracedict.go).
+// entries are compressed against a dictionary (EntryFormat, tracedict.go).
 const Format byte = 4
 
 // ErrCorrupt: a stored session record cannot be decoded.
