@@ -1,9 +1,7 @@
 package boltstore
 
 import (
-	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -115,28 +113,4 @@ func TestDamagedPurchasePointer(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-func openWhitebox(t *testing.T) *Store {
-	t.Helper()
-	st, err := Open(filepath.Join(t.TempDir(), "tes.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
-func update(t *testing.T, st *Store, fn func(*tx) error) {
-	t.Helper()
-	if err := st.Update(context.Background(), func(stx store.Tx) error { return fn(stx.(*tx)) }); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func view(t *testing.T, st *Store, fn func(*tx) error) {
-	t.Helper()
-	if err := st.View(context.Background(), func(stx store.Tx) error { return fn(stx.(*tx)) }); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -3,7 +3,6 @@ package boltstore
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -112,21 +111,14 @@ func storeWithFixture(t *testing.T, fixture string, entries map[uint64][]byte) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := Open(filepath.Join(t.TempDir(), "tes.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Update(context.Background(), func(stx store.Tx) error {
-		btx := stx.(*tx).btx
+	st := openWhitebox(t)
+	update(t, st, func(tx *tx) error {
 		for seq, entry := range entries {
-			if err := btx.Bucket(bucketTrace).Put(traceKey(seq), entry); err != nil {
+			if err := tx.btx.Bucket(bucketTrace).Put(traceKey(seq), entry); err != nil {
 				return err
 			}
 		}
-		return btx.Bucket(bucketSessions).Put([]byte(old.ID), record)
-	}); err != nil {
-		t.Fatal(err)
-	}
+		return tx.btx.Bucket(bucketSessions).Put([]byte(old.ID), record)
+	})
 	return st, old
 }
