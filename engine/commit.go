@@ -73,6 +73,13 @@ type change struct {
 // wrote and, when the ledger refused the effects, why.
 // store.ErrConflict means the session moved on: read it again.
 func (e *Engine) commit(ctx context.Context, ch change) (written store.Session, refusal, err error) {
+	if enc, ok := e.store.(store.TraceEncoder); ok {
+		// Here, not in the store's writer, which every request waits for.
+		enc.EncodeTrace(ch.session.Trace)
+		for _, old := range ch.closing {
+			enc.EncodeTrace(old.Trace)
+		}
+	}
 	err = e.store.Update(ctx, func(tx store.Tx) error {
 		refusal = nil // the closure may run more than once
 		s := ch.session

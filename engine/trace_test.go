@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/tes-project/tes/engine"
 	"github.com/tes-project/tes/flow"
 	"github.com/tes-project/tes/store"
+	"github.com/tes-project/tes/store/boltstore"
 )
 
 // TestTraceExplainsTheStep: a call's trace entry keeps the step's guard
@@ -70,5 +75,52 @@ func TestStoppedStepNamesTheStepItWasIn(t *testing.T) {
 	}
 	if n := len(s.Trace); n != 2 || s.Trace[1].Step != "read" || !strings.Contains(strings.Join(s.Trace[1].Decisions, " "), "flow bug") {
 		t.Errorf("trace %+v; want a fault entry of step read", s.Trace)
+	}
+}
+
+// encodingStore is a bbolt store whose EncodeTrace notes the steps it
+// encoded and whether a write transaction was running at the time.
+type encodingStore struct {
+	*boltstore.Store
+	updating atomic.Int32
+	mu       sync.Mutex
+	encoded  []string // steps of the entries EncodeTrace was given
+	inWriter bool     // EncodeTrace ran while an Update did
+}
+
+func (s *encodingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	s.updating.Add(1)
+	defer s.updating.Add(-1)
+	return s.Store.Update(ctx, fn)
+}
+
+func (s *encodingStore) EncodeTrace(entries []store.TraceEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inWriter = s.inWriter || s.updating.Load() > 0
+	for _, e := range entries {
+		s.encoded = append(s.encoded, e.Step)
+	}
+	s.Store.EncodeTrace(entries)
+}
+
+// A store that encodes trace entries ahead (store.TraceEncoder) is given
+// each call's entry before the write, not inside it, and stores the entry
+// the call made.
+func TestTraceEncodedBeforeTheWrite(t *testing.T) {
+	var st *encodingStore
+	h := newHarness(t, readFlow(), func(cfg *engine.Config) {
+		st = &encodingStore{Store: cfg.Store.(*boltstore.Store)}
+		cfg.Store = st
+	})
+	h.seedLedger()
+	first := h.handle(startRequest())
+	wantStatus(t, first, flow.StatusOK)
+	st.mu.Lock()
+	encoded, inWriter := slices.Clone(st.encoded), st.inWriter
+	st.mu.Unlock()
+	trace := h.mustSession(first.SessionID).Trace
+	if len(trace) != 1 || !slices.Equal(encoded, []string{trace[0].Step}) || inWriter {
+		t.Errorf("encoded entries of steps %q (inside a write: %v); the trace holds %+v", encoded, inWriter, trace)
 	}
 }

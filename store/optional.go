@@ -24,6 +24,16 @@ type Locker interface {
 	TryLock(name string) (bool, error)
 }
 
+// TraceEncoder is a Store whose PutSession can take trace entries encoded
+// ahead of the write (TraceEntry.Stored). The engine has it encode a
+// call's entries on the request's goroutine, before the Update that
+// writes them, so that a store with one writer (boltstore) spends none of
+// its time compressing them.
+type TraceEncoder interface {
+	// EncodeTrace sets the Stored form of each entry.
+	EncodeTrace(entries []TraceEntry)
+}
+
 // HeadReader is a Tx that can tell which session is a device's newest, and
 // at which revision, without decoding the session (boltstore: the record's
 // head). The engine's commit re-checks what it read with it. A Tx without

@@ -192,6 +192,12 @@ type TraceEntry struct {
 	Logs []string `json:"logs,omitempty"`
 	// Vars is the flow's variables after the step, as JSON.
 	Vars string `json:"vars,omitempty"`
+	// Stored is the entry as the backend stores it, made before the write
+	// by the backend's TraceEncoder, so that PutSession, which may run in
+	// a store's one writer, stores these bytes instead of encoding the
+	// entry there; nil: PutSession encodes it. An entry is not changed
+	// once encoded: a different entry is a new TraceEntry.
+	Stored []byte `json:"-"`
 }
 
 // CardStatus is a card's status in the ledger.

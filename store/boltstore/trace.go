@@ -41,12 +41,24 @@ func (t *tx) appendTrace(id string, head sessionHead, found bool, entries []stor
 		if err != nil {
 			return nil, fmt.Errorf("boltstore: trace entry %d of session %q: %w", len(keys), id, err)
 		}
-		if err := b.Put(traceKey(seq), sessioncodec.EncodeEntry(nil, e)); err != nil {
+		data := e.Stored // made by EncodeTrace, before the writer
+		if data == nil {
+			data = sessioncodec.EncodeEntry(nil, e)
+		}
+		if err := b.Put(traceKey(seq), data); err != nil {
 			return nil, fmt.Errorf("boltstore: put trace entry %d of session %q: %w", len(keys), id, err)
 		}
 		keys = append(keys, seq)
 	}
 	return keys, nil
+}
+
+// EncodeTrace implements store.TraceEncoder: entries compressed on the
+// caller's goroutine are put by the writer as they are.
+func (s *Store) EncodeTrace(entries []store.TraceEntry) {
+	for i := range entries {
+		entries[i].Stored = sessioncodec.EncodeEntry(nil, entries[i])
+	}
 }
 
 func (t *tx) SessionTrace(id string) ([]store.TraceEntry, error) {

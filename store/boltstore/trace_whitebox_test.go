@@ -9,6 +9,7 @@ import (
 
 	"github.com/tes-project/tes/store"
 	"github.com/tes-project/tes/store/internal/sessioncodec"
+	"github.com/tes-project/tes/store/storetest"
 )
 
 // A session record of format 2 (written by the previous version) holds its
@@ -121,4 +122,28 @@ func storeWithFixture(t *testing.T, fixture string, entries map[uint64][]byte) (
 		return tx.btx.Bucket(bucketSessions).Put([]byte(old.ID), record)
 	})
 	return st, old
+}
+
+// An entry encoded ahead (EncodeTrace) is put as those bytes, not encoded
+// again in the writer; one without is encoded there.
+func TestPutSessionStoresEntriesEncodedAhead(t *testing.T) {
+	st := openWhitebox(t)
+	at := time.Date(2031, 4, 5, 6, 7, 8, 0, time.UTC)
+	ahead := []store.TraceEntry{{At: at, Step: "encoded ahead"}}
+	st.EncodeTrace(ahead)
+	if ahead[0].Stored == nil {
+		t.Fatal("EncodeTrace left Stored nil")
+	}
+	// Bytes the writer cannot have made from the entry it is given.
+	given := store.TraceEntry{At: at, Step: "given", Stored: ahead[0].Stored}
+	s := storetest.OpenSession("s1", "i", "d", at)
+	s.Trace = []store.TraceEntry{given, {At: at, Step: "plain"}}
+	update(t, st, func(tx *tx) error { return tx.PutSession(s) })
+	view(t, st, func(tx *tx) error {
+		trace, err := tx.SessionTrace("s1")
+		if err != nil || len(trace) != 2 || trace[0].Step != "encoded ahead" || trace[1].Step != "plain" || trace[0].Stored != nil {
+			t.Errorf("trace %+v, %v; want the entry encoded ahead, then the plain one", trace, err)
+		}
+		return nil
+	})
 }
