@@ -19,7 +19,7 @@ import (
 // TOPUP's trace takes about a sixth of its fields' size (BENCHMARKS.md).
 // S2 (klauspost/compress) was chosen over zstd with the same dictionary:
 // zstd's entries were a fifth smaller but cost 20 µs each to compress
-// against S2's 3 µs, and the writer compresses every entry of its group.
+// against S2's 3 µs, and every call compresses its entry.
 //
 // A dictionary, once shipped, never changes: stored entries name it by
 // id. A new one (made by gendict from a corpus of traces) takes the next
