@@ -50,14 +50,23 @@ type tesAddrs struct {
 	store, issuers string
 }
 
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n loopback addresses that nothing listened on a moment
+// ago, all different: their listeners are held until all n are known, or
+// the kernel could hand a port just closed to the next listener, and two
+// servers of a test would be given one address (the second then fails to
+// bind while the first answers its readiness probe).
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }
 
 // startTes runs `tes serve` on addrs with the repository's issuers (and
@@ -139,7 +148,8 @@ type crashStack struct {
 
 func newCrashStack(t *testing.T, bin string) *crashStack {
 	t.Helper()
-	c := &crashStack{stack: &stack{}, bin: bin, addrs: tesAddrs{gateway: freeAddr(t), admin: freeAddr(t), data: t.TempDir()}}
+	free := freeAddrs(t, 2)
+	c := &crashStack{stack: &stack{}, bin: bin, addrs: tesAddrs{gateway: free[0], admin: free[1], data: t.TempDir()}}
 	c.proc = startTes(t, bin, c.addrs)
 	c.connect(t, proxy(t, openapitest.New(t), "http://"+c.addrs.gateway), "http://"+c.addrs.admin)
 	return c

@@ -40,8 +40,9 @@ type twoNodes struct {
 func newTwoNodes(t *testing.T, bin, issuers string) *twoNodes {
 	t.Helper()
 	n := &twoNodes{bin: bin, storeURL: pgtest.Database(t), issuers: issuers}
+	free := freeAddrs(t, 2*len(n.addrs))
 	for i := range n.addrs {
-		n.addrs[i] = tesAddrs{gateway: freeAddr(t), admin: freeAddr(t), data: t.TempDir(), store: n.storeURL, issuers: issuers}
+		n.addrs[i] = tesAddrs{gateway: free[2*i], admin: free[2*i+1], data: t.TempDir(), store: n.storeURL, issuers: issuers}
 	}
 	// Both at once: the migrations are applied once, the other waits.
 	var wg sync.WaitGroup
@@ -309,6 +310,7 @@ func TestTwoNodes(t *testing.T) {
 		if len(rep.Errors) > 0 || rep.Operations != 96 {
 			t.Errorf("%d operations, errors %v; want 96 and none", rep.Operations, rep.Errors)
 			for i, p := range n.procs {
+				p.kill(t) // its log is written until it ends
 				t.Logf("node %d's log:\n%s", i, p.stderr)
 			}
 		}

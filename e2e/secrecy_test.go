@@ -156,7 +156,8 @@ func TestDEMOAESSecrecy(t *testing.T) {
 		t.Skip("builds and runs the tes binary")
 	}
 	bin := buildTes(t, t.TempDir())
-	addrs := tesAddrs{gateway: freeAddr(t), admin: freeAddr(t), data: t.TempDir()}
+	free := freeAddrs(t, 2)
+	addrs := tesAddrs{gateway: free[0], admin: free[1], data: t.TempDir()}
 	proc := startTes(t, bin, addrs, "--log-level", "debug")
 	s := &stack{}
 	s.connect(t, "http://"+addrs.gateway, "http://"+addrs.admin)
