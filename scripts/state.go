@@ -58,9 +58,7 @@ func decodeState(b []byte) (*state, error) {
 		return decodeJSONState(b)
 	}
 	r := bincodec.NewReader(b)
-	if f := r.Byte(); f != stateFormat {
-		r.Fail("state of format %d", f)
-	}
+	r.Format(stateFormat, "state")
 	st := &state{Step: r.Str()}
 	if n := r.Count(); n > 0 {
 		st.Batch = make([]cmdDesc, n)

@@ -120,6 +120,14 @@ func (r *Reader) span(n uint64) (int, bool) {
 	return start, true
 }
 
+// Format reads the format byte a record starts with, and fails unless it
+// is want; record names the kind of record in the error.
+func (r *Reader) Format(want byte, record string) {
+	if f := r.Byte(); f != want && r.err == nil {
+		r.Fail("%s of unknown format %d", record, f)
+	}
+}
+
 // Byte reads one byte: a format byte, say.
 func (r *Reader) Byte() byte {
 	at, ok := r.span(1)

@@ -148,6 +148,8 @@ func TestRefusesDamage(t *testing.T) {
 		"flag 2":                {[]byte{2}, func(r *bincodec.Reader) { r.Bool() }},
 		"a byte after the end":  {[]byte{1, 0}, func(r *bincodec.Reader) { r.Bool() }},
 		"failed by its codec":   {[]byte{9}, func(r *bincodec.Reader) { r.Fail("unknown format %d", r.Byte()) }},
+		"another format":        {[]byte{9}, func(r *bincodec.Reader) { r.Format(8, "record") }},
+		"no format byte":        {nil, func(r *bincodec.Reader) { r.Format(8, "record") }},
 		"string then cut short": {bincodec.AppendString(nil, "abc")[:3], func(r *bincodec.Reader) { r.Str() }},
 	}
 	for name, tc := range cases {

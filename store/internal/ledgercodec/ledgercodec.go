@@ -85,9 +85,7 @@ func DecodeCard(data []byte) (store.Card, error) {
 	}
 	var c store.Card
 	r := bincodec.NewReader(data)
-	if f := r.Byte(); f != CardFormat {
-		r.Fail("unknown card format %d", f)
-	}
+	r.Format(CardFormat, "card")
 	c.IssuerID = r.Str()
 	c.CardID = r.Str()
 	c.Status = store.CardStatus(r.Str())
@@ -135,9 +133,7 @@ func DecodePurchase(data []byte) (store.Purchase, error) {
 	}
 	var p store.Purchase
 	r := bincodec.NewReader(data)
-	if f := r.Byte(); f != PurchaseFormat {
-		r.Fail("unknown purchase format %d", f)
-	}
+	r.Format(PurchaseFormat, "purchase")
 	p.IssuerID = r.Str()
 	p.PurchaseID = r.Str()
 	p.CardID = r.Str()
