@@ -76,6 +76,8 @@ type benchResult struct {
 	Memory   *benchMemory  `json:"memory,omitempty"`
 	CPU      *benchCPU     `json:"cpu,omitempty"`
 	Baseline *bench.Report `json:"baseline,omitempty"`
+	// BaselineCPU is nil when this process's CPU cannot be read.
+	BaselineCPU *baselineCPU `json:"baselineCpu,omitempty"`
 	// Ratio is the server's operations/s over the bare server's.
 	Ratio float64 `json:"ratio,omitempty"`
 }
@@ -102,6 +104,18 @@ type benchCPU struct {
 	ThisProcess     time.Duration `json:"thisProcessNs"`
 	// PerRoundTrip is (Servers+Postgres)/requests; with an in-process
 	// server, (ThisProcess+Postgres)/requests, the load generator included.
+	PerRoundTrip time.Duration `json:"perRoundTripNs"`
+	// LoadPerRoundTrip is ThisProcess/requests, the load generator's own
+	// share, when the servers run apart from it.
+	LoadPerRoundTrip time.Duration `json:"loadPerRoundTripNs,omitempty"`
+}
+
+// baselineCPU is what this process used during the bare run: the load
+// generator and the bare server together, which share the machine as the
+// load generator and tes do in the main run. Comparing the two per round
+// trip tells how much of the ratio is tes's own CPU.
+type baselineCPU struct {
+	ThisProcess  time.Duration `json:"thisProcessNs"`
 	PerRoundTrip time.Duration `json:"perRoundTripNs"`
 }
 
@@ -255,6 +269,9 @@ func cpuUsed(cfg benchConfig, before, after cpuSample, requests int) *benchCPU {
 			served = c.ThisProcess
 		}
 		c.PerRoundTrip = (served + c.Postgres) / time.Duration(requests)
+		if !cfg.inProcess {
+			c.LoadPerRoundTrip = c.ThisProcess / time.Duration(requests)
+		}
 	}
 	return c
 }
@@ -315,11 +332,16 @@ func benchExecute(ctx context.Context, cfg benchConfig, run bench.Config) (bench
 	}
 	defer bareClient.CloseIdleConnections()
 	run.Client, run.Admin = bareClient, nil
+	selfBefore, cpuErr := bench.ProcessCPU(os.Getpid())
 	base, err := bench.Run(ctx, run)
 	if err != nil {
 		return res, fmt.Errorf("baseline: %w", err)
 	}
 	res.Baseline = &base
+	if selfAfter, err := bench.ProcessCPU(os.Getpid()); cpuErr == nil && err == nil && base.Requests > 0 {
+		used := selfAfter - selfBefore
+		res.BaselineCPU = &baselineCPU{ThisProcess: used, PerRoundTrip: used / time.Duration(base.Requests)}
+	}
 	if base.OpsPerSecond > 0 {
 		res.Ratio = res.Server.OpsPerSecond / base.OpsPerSecond
 	}
@@ -397,10 +419,18 @@ func writeBenchText(w io.Writer, cfg benchConfig, res benchResult) error {
 		if cfg.inProcess {
 			b.WriteString(", the in-process server counted with the load generator")
 		}
-		b.WriteString(")\n")
+		b.WriteString(")")
+		if c.LoadPerRoundTrip > 0 {
+			fmt.Fprintf(&b, ", load generator %s", benchMicros(c.LoadPerRoundTrip))
+		}
+		b.WriteString("\n")
 	}
 	if res.Baseline != nil {
 		writeBenchReport(&b, "bare fiber", *res.Baseline)
+		if c := res.BaselineCPU; c != nil {
+			fmt.Fprintf(&b, "  CPU during the run: this process (load generator and bare server) %s; per round trip %s\n",
+				benchSeconds(c.ThisProcess), benchMicros(c.PerRoundTrip))
+		}
 		fmt.Fprintf(&b, "ratio: tes runs %.1f%% of the bare server's operations/s (%.1f vs %.1f)\n",
 			100*res.Ratio, res.Server.OpsPerSecond, res.Baseline.OpsPerSecond)
 	}

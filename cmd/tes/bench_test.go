@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBenchUsage(t *testing.T) {
@@ -61,6 +62,7 @@ func TestBenchInProcess(t *testing.T) {
 		`^  memory of this process \(server and load generator\): RSS [0-9.]+ MiB \(peak [0-9.]+ MiB\), Go heap in use `,
 		`^bare fiber: [0-9.]+ operations/s, `,
 		`^  CPU during the run: this process [0-9.]+ s; per round trip \d+ µs `,
+		`^  CPU during the run: this process \(load generator and bare server\) [0-9.]+ s; per round trip \d+ µs$`,
 		`^ratio: tes runs [0-9.]+% of the bare server's operations/s`,
 	} {
 		if !regexp.MustCompile(`(?m)` + want).MatchString(stdout.String()) {
@@ -96,5 +98,29 @@ func TestBenchDEMOAES(t *testing.T) {
 		if !regexp.MustCompile(`(?m)` + want).MatchString(stdout.String()) {
 			t.Errorf("no line matches %s in:\n%s", want, &stdout)
 		}
+	}
+}
+
+func TestCPUUsedSplitsServerAndLoadGenerator(t *testing.T) {
+	before := cpuSample{servers: 1 * time.Second, self: 2 * time.Second}
+	after := cpuSample{servers: 5 * time.Second, self: 4 * time.Second}
+	for _, tc := range []struct {
+		name          string
+		cfg           benchConfig
+		perRoundTrip  time.Duration
+		loadRoundTrip time.Duration
+	}{
+		{"separate server", benchConfig{serverPIDs: "42"}, 4 * time.Millisecond, 2 * time.Millisecond},
+		{"in process", benchConfig{inProcess: true}, 2 * time.Millisecond, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cpuUsed(tc.cfg, before, after, 1000)
+			if c == nil {
+				t.Fatal("no CPU figures")
+			}
+			if c.PerRoundTrip != tc.perRoundTrip || c.LoadPerRoundTrip != tc.loadRoundTrip {
+				t.Errorf("per round trip %s, load generator %s; want %s and %s", c.PerRoundTrip, c.LoadPerRoundTrip, tc.perRoundTrip, tc.loadRoundTrip)
+			}
+		})
 	}
 }
