@@ -36,61 +36,15 @@ func BenchmarkRequestWithEnded(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			purgeAt := t0.Add(7 * 24 * time.Hour)
-			const perTx = 20_000
-			for first := 0; first < ended; first += perTx {
-				err := st.Update(ctx, func(tx store.Tx) error {
-					for i := first; i < min(first+perTx, ended); i++ {
-						s := storetest.TypicalSession(fmt.Sprintf("%032x", i), "DEMO", fmt.Sprintf("device-%d", i), t0.Add(time.Duration(i)*time.Millisecond))
-						s.State, s.EndReason, s.EndedAt, s.PurgeAt = store.SessionEnded, store.EndCompleted, s.LastCallAt, purgeAt
-						s.InFlight, s.Batch = nil, nil
-						s.Revision = 1
-						if err := tx.PutSession(s); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+			purgeAt := loadEnded(b, st, ended)
 			loaded := fileSize(b, path)
 
-			s := storetest.TypicalSession("live", "DEMO", "live-device", t0.Add(time.Hour))
-			s.Revision = 1
-			if err := st.Update(ctx, func(tx store.Tx) error { return tx.PutSession(s) }); err != nil {
-				b.Fatal(err)
-			}
-			entry := s.Trace[len(s.Trace)-1:]
+			live := startLive(b, st)
 			written := diskWrites(b)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				var cur store.Session
-				err := st.View(ctx, func(tx store.Tx) error {
-					var err error
-					cur, err = tx.DeviceSession("DEMO", "live-device")
-					return err
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				// As a call does: one more trace entry, a later expiry.
-				next := cur
-				next.Revision++
-				next.LastCallAt = next.LastCallAt.Add(time.Second)
-				next.ExpiresAt = next.LastCallAt.Add(time.Minute)
-				next.Trace = entry
-				err = st.Update(ctx, func(tx store.Tx) error {
-					if again, err := tx.DeviceSession("DEMO", "live-device"); err != nil || again.Revision != cur.Revision {
-						return fmt.Errorf("device session moved: %v", err)
-					}
-					return tx.PutSession(next)
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
+				live.call(b)
 			}
 			b.StopTimer()
 			if w := diskWrites(b); w >= 0 && written >= 0 {
@@ -106,7 +60,7 @@ func BenchmarkRequestWithEnded(b *testing.B) {
 				var n int
 				err := st.Update(ctx, func(tx store.Tx) error {
 					var err error
-					n, err = tx.PurgeEnded(purgeAt.Add(time.Second), perTx)
+					n, err = tx.PurgeEnded(purgeAt.Add(time.Second), endedPerTx)
 					return err
 				})
 				if err != nil {
@@ -129,6 +83,116 @@ func BenchmarkRequestWithEnded(b *testing.B) {
 				b.ReportMetric(float64(fileSize(b, compacted))/(1<<20), "MiB-compacted")
 			}
 		})
+	}
+}
+
+// BenchmarkRequestEndedPair is BenchmarkRequestWithEnded's request in two
+// files at once, one holding 10 thousand ended sessions and one a million,
+// the requests alternating between them: on a machine whose speed drifts
+// from minute to minute, that compares the two in the same seconds, which
+// two runs of BenchmarkRequestWithEnded minutes apart do not. It reports
+// each file's time per request and their ratio.
+func BenchmarkRequestEndedPair(b *testing.B) {
+	sizes := [2]int{10_000, 1_000_000}
+	var lives [2]*liveSession
+	for i, ended := range sizes {
+		st, err := boltstore.Open(filepath.Join(b.TempDir(), "tes.db"), boltstore.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		loadEnded(b, st, ended)
+		lives[i] = startLive(b, st)
+	}
+	var spent [2]time.Duration
+	first := 0 // which file goes first, swapped each time: neither always follows the other
+	b.ResetTimer()
+	for b.Loop() {
+		for _, i := range [2]int{first, 1 - first} {
+			started := time.Now()
+			lives[i].call(b)
+			spent[i] += time.Since(started)
+		}
+		first = 1 - first
+	}
+	b.StopTimer()
+	for i, ended := range sizes {
+		b.ReportMetric(float64(spent[i].Nanoseconds())/float64(b.N), fmt.Sprintf("ns/request-ended=%d", ended))
+	}
+	b.ReportMetric(float64(spent[1])/float64(spent[0]), "ratio")
+}
+
+// endedPerTx is how many sessions one transaction loads or purges.
+const endedPerTx = 20_000
+
+// loadEnded puts ended typical sessions of as many devices into st and
+// returns when they may be purged.
+func loadEnded(b *testing.B, st *boltstore.Store, ended int) time.Time {
+	b.Helper()
+	purgeAt := t0.Add(7 * 24 * time.Hour)
+	for first := 0; first < ended; first += endedPerTx {
+		err := st.Update(context.Background(), func(tx store.Tx) error {
+			for i := first; i < min(first+endedPerTx, ended); i++ {
+				s := storetest.TypicalSession(fmt.Sprintf("%032x", i), "DEMO", fmt.Sprintf("device-%d", i), t0.Add(time.Duration(i)*time.Millisecond))
+				s.State, s.EndReason, s.EndedAt, s.PurgeAt = store.SessionEnded, store.EndCompleted, s.LastCallAt, purgeAt
+				s.InFlight, s.Batch = nil, nil
+				s.Revision = 1
+				if err := tx.PutSession(s); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return purgeAt
+}
+
+// liveSession is an open session a benchmark advances by a call at a time.
+type liveSession struct {
+	st    *boltstore.Store
+	entry []store.TraceEntry // what each call adds
+}
+
+func startLive(b *testing.B, st *boltstore.Store) *liveSession {
+	b.Helper()
+	s := storetest.TypicalSession("live", "DEMO", "live-device", t0.Add(time.Hour))
+	s.Revision = 1
+	if err := st.Update(context.Background(), func(tx store.Tx) error { return tx.PutSession(s) }); err != nil {
+		b.Fatal(err)
+	}
+	return &liveSession{st: st, entry: s.Trace[len(s.Trace)-1:]}
+}
+
+// call is a request's store work: the engine's read of the device's newest
+// session, then the commit that checks it and advances the session by a
+// call, one more trace entry and a later expiry.
+func (l *liveSession) call(b *testing.B) {
+	ctx := context.Background()
+	var cur store.Session
+	err := l.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		cur, err = tx.DeviceSession("DEMO", "live-device")
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	next := cur
+	next.Revision++
+	next.LastCallAt = next.LastCallAt.Add(time.Second)
+	next.ExpiresAt = next.LastCallAt.Add(time.Minute)
+	next.Trace = l.entry
+	err = l.st.Update(ctx, func(tx store.Tx) error {
+		if again, err := tx.DeviceSession("DEMO", "live-device"); err != nil || again.Revision != cur.Revision {
+			return fmt.Errorf("device session moved: %v", err)
+		}
+		return tx.PutSession(next)
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 }
 
