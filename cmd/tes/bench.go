@@ -65,8 +65,9 @@ func benchFlags(cfg *benchConfig) *flag.FlagSet {
 const benchAbout = `Loads a tes server with concurrent simulated devices, each with its own copy
 of a DEMO sample card and its own ledger records (seeded through the admin API,
 not timed), running whole operations. Prints operations/s, HTTP round trips/s,
-round-trip latency percentiles, errors by status code and the server's memory.
-Sends traffic to loopback addresses only.`
+round-trip latency percentiles, errors by status code and the server's memory,
+and with --server-pid the CPU per round trip of the server and of this load
+generator, which share the machine. Sends traffic to loopback addresses only.`
 
 // benchResult is what tes bench prints.
 type benchResult struct {
