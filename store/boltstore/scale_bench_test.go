@@ -91,7 +91,8 @@ func BenchmarkRequestWithEnded(b *testing.B) {
 // the requests alternating between them: on a machine whose speed drifts
 // from minute to minute, that compares the two in the same seconds, which
 // two runs of BenchmarkRequestWithEnded minutes apart do not. It reports
-// each file's time per request and their ratio.
+// each file's time per request and, as "ratio", the million's over the ten
+// thousand's.
 func BenchmarkRequestEndedPair(b *testing.B) {
 	sizes := [2]int{10_000, 1_000_000}
 	var lives [2]*liveSession
