@@ -2,7 +2,7 @@
 #
 #   . .ci/postgres.sh start   # initdb in a temporary directory, start on a free
 #                             # port of 127.0.0.1, export TES_TEST_POSTGRES
-#   go test -race ./...       # the PostgreSQL tests now run instead of skipping
+#   go test -race -pgo=off ./...   # the PostgreSQL tests now run instead of skipping
 #   . .ci/postgres.sh stop    # stop the cluster and remove its directory
 #
 # The cluster listens on 127.0.0.1 only, keeps its socket in its own
